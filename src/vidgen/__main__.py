@@ -1,0 +1,6 @@
+"""``python -m vidgen`` (and ``torchrun -m vidgen``) run the CLI."""
+
+from vidgen.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,259 @@
+"""Typed configs with strict loading.
+
+Every component owns a small dataclass. A YAML recipe combines them; loading is strict:
+an unknown key, a wrong type or a missing file is a :class:`ConfigError` that names the
+key and the valid choices. Precedence: dataclass defaults < YAML < ``key.sub=value``
+overrides from the command line.
+
+A field whose metadata carries ``registry=...`` is a *choice*: its mapping has a ``name``
+that picks the registered entry, and the rest of the mapping is parsed strictly against
+that entry's own config dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+import yaml
+
+from vidgen.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def choice(registry: Any, default: str) -> Any:
+    """A dataclass field that selects a registry entry by ``name`` (see module doc)."""
+
+    def factory() -> Any:
+        return registry.get(default).config()
+
+    return dataclasses.field(default_factory=factory, metadata={"registry": registry, "default": default})
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _hint_keys(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1)
+    prefix = f"did you mean {close[0]!r}? " if close else ""
+    return f"{prefix}valid keys: {', '.join(valid)}"
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _parse_value(tp: Any, value: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _parse_value(arg, value, where)
+            except ConfigError as e:
+                errors.append(e)
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed:
+            raise ConfigError(
+                f"{where}: {value!r} is not allowed",
+                hint=f"valid choices: {', '.join(map(str, allowed))}",
+            )
+        return value
+    if origin in (list, tuple):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
+            return tuple(_parse_value(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        item = args[0] if args else Any
+        items = [_parse_value(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    raise TypeError(f"{where}: unsupported config type {tp!r}")
+
+
+def from_dict(cls: type[T], data: Any, where: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping, strictly (unknown keys and bad types raise)."""
+    label = where or cls.__name__
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: expected a mapping of keys, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        key = unknown[0]
+        raise ConfigError(f"unknown config key {_join(where, str(key))!r}", hint=_hint_keys(str(key), sorted(fields)))
+    kwargs = {}
+    for name, value in data.items():
+        f = fields[name]
+        sub = _join(where, name)
+        registry = f.metadata.get("registry")
+        if registry is not None:
+            kwargs[name] = _parse_choice(registry, value, sub, f.metadata.get("default"))
+        else:
+            kwargs[name] = _parse_value(hints[name], value, sub)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{label}: {e}") from None
+
+
+def _parse_choice(registry: Any, value: Any, where: str, default: str | None) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping with a 'name' key, got {value!r}")
+    value = dict(value)
+    name = value.pop("name", default)
+    if name is None:
+        raise ConfigError(f"{where}.name is missing", hint=f"valid names: {', '.join(registry.names())}")
+    try:
+        entry = registry.get(str(name))
+    except ConfigError as e:
+        raise ConfigError(f"{where}.name: {e.message}", hint=e.hint) from None
+    return from_dict(entry.config, value, where)
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+# ---------------------------------------------------------------------------- dumping
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain-data form of a config (choices get their ``name`` back), YAML/JSON friendly."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            registry = f.metadata.get("registry")
+            if registry is not None:
+                out[f.name] = {"name": registry.name_of_config(type(value)), **to_dict(value)}
+            else:
+                out[f.name] = to_dict(value)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def dump_yaml(obj: Any) -> str:
+    return yaml.safe_dump(to_dict(obj), sort_keys=False, default_flow_style=None)
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(to_dict(obj), indent=2)
+
+
+# --------------------------------------------------------------------- YAML + overrides
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist", hint="list the recipes with 'ls configs/'")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"train.lr_g=1e-4"`` -> (["train", "lr_g"], 1e-4). Values are read as YAML scalars."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not of the form key.sub=value", hint="for example train.batch_size=8")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r} has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    out = dict(data)
+    for text in overrides:
+        keys, value = parse_override(text)
+        nested: Any = value
+        for k in reversed(keys):
+            nested = {k: nested}
+        out = merge(out, nested)
+    return out
+
+
+def load(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
+    """defaults < YAML at ``path`` < ``key.sub=value`` overrides, parsed strictly into ``cls``."""
+    data: dict[str, Any] = read_yaml(path) if path is not None else {}
+    data = apply_overrides(data, overrides or [])
+    return from_dict(cls, data)

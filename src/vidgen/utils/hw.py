@@ -1,0 +1,53 @@
+"""What the hardware runs fast: the device to use and whether bf16 pays off."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import torch
+
+from vidgen.errors import ConfigError
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_has_fast_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AMX or AVX512-BF16).
+
+    Without these, PyTorch emulates bf16 and it runs slower than fp32, so it is not used.
+    """
+    try:
+        capability = torch.backends.cpu.get_cpu_capability().upper()
+    except Exception:  # older torch
+        capability = ""
+    if "AMX" in capability:
+        return True
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; otherwise the named device, checked."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}", hint="use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device asks for CUDA but no GPU is visible", hint="use train.device=cpu")
+    return device
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype:
+    """``auto`` -> bf16 where the hardware runs it fast, else fp32."""
+    if name == "fp32":
+        return torch.float32
+    if name == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
