@@ -85,7 +85,11 @@ def export_meta(cfg: ExperimentConfig, dataset: ClipDataset, *, step: int, nimg:
     }
 
 
-def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = print) -> Path:
+def _echo(line: str) -> None:
+    print(line, flush=True)  # flushed: logs piped to a file or `tee` show up as they happen
+
+
+def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo) -> Path:
     """Train the model described by ``cfg``; returns the run folder with the export in it."""
     run_dir = Path(cfg.run_dir)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
