@@ -51,7 +51,7 @@ def main() -> None:
     dataset = build_dataset(cfg.data)
     model = build_model(cfg.model, frames=cfg.data.frames, resolution=cfg.data.resolution,
                         channels=dataset.channels, num_classes=dataset.num_classes).to(device)
-    trainer = GANTrainer(model, cfg.train, device=device, dtype=dtype)
+    trainer = GANTrainer(model=model, cfg=cfg.train, device=device, dtype=dtype)
     batches = infinite_batches(dataset, cfg)
 
     times = []

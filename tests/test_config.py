@@ -103,3 +103,18 @@ def test_every_recipe_loads(repo_root):
     assert recipes, "no recipes under configs/"
     for recipe in recipes:
         cfgmod.load(ExperimentConfig, recipe)
+
+
+def test_switching_a_choice_by_override_drops_the_old_keys(repo_root):
+    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "folder.yaml", ["data.name=shapes", "data.frames=8"])
+    assert type(cfg.data).__name__ == "ShapesConfig" and cfg.data.frames == 8
+    # the same name keeps the YAML's keys
+    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "folder.yaml", ["data.name=folder"])
+    assert cfg.data.path == "data/my_clips"
+
+
+@pytest.mark.parametrize("override", ["train.kimg=.inf", "train.lr_g=0", "train.num_samples=0", "data.fps=0",
+                                      "data.seed=-1", "train.threads=0"])
+def test_values_out_of_range_are_config_errors(override):
+    with pytest.raises(ConfigError):
+        cfgmod.load(ExperimentConfig, None, [override])

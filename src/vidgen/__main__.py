@@ -1,4 +1,4 @@
-"""``python -m vidgen`` (and ``torchrun -m vidgen``) run the CLI."""
+"""``python -m vidgen`` runs the CLI."""
 
 from vidgen.cli import main
 

@@ -16,7 +16,7 @@ import torch
 
 from vidgen.config import from_dict
 from vidgen.errors import VidgenError
-from vidgen.io.checkpoint import load_export
+from vidgen.io.checkpoint import FORMAT_VERSION, load_export
 from vidgen.models import build_model
 from vidgen.models.gan.sampling import generate
 from vidgen.registry import MODELS
@@ -26,7 +26,7 @@ from vidgen.utils.hw import resolve_device
 class VideoGenerator:
     """A trained generator loaded from an export; :meth:`sample` makes clips."""
 
-    def __init__(self, model: torch.nn.Module, meta: dict[str, Any], device: torch.device):
+    def __init__(self, *, model: torch.nn.Module, meta: dict[str, Any], device: torch.device):
         self.model = model
         self.meta = meta
         self.device = device
@@ -56,12 +56,20 @@ class VideoGenerator:
 def load(path: str | Path, *, device: str = "cpu") -> VideoGenerator:
     """Load the export in ``path`` (a run folder, an export folder or its ``model.safetensors``)."""
     state, meta = load_export(path)
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if version is not None and version > FORMAT_VERSION:
+        raise VidgenError(f"{path} was exported in format {version}, newer than this vidgen reads ({FORMAT_VERSION})",
+                          hint="upgrade vidgen")
     try:
         model_cfg = dict(meta["model"])
         name = model_cfg.pop("name")
         video = meta["video"]
-    except (KeyError, TypeError):
-        raise VidgenError(f"{path}: config.json lacks the model or video description") from None
+        for key in ("frames", "resolution", "channels"):
+            if not isinstance(video[key], int):
+                raise TypeError(key)
+    except (KeyError, TypeError, AttributeError):
+        raise VidgenError(f"{path}: config.json lacks the model or video description (model.name, "
+                          "video.frames, video.resolution, video.channels)") from None
     entry = MODELS.get(name)
     config = from_dict(entry.config, model_cfg, "model")
     model = build_model(
@@ -78,4 +86,4 @@ def load(path: str | Path, *, device: str = "cpu") -> VideoGenerator:
         raise VidgenError(f"{path}: weights do not match the model in config.json ({str(e).splitlines()[0]})") from None
     dev = resolve_device(device)
     model.to(dev).eval()
-    return VideoGenerator(model, meta, dev)
+    return VideoGenerator(model=model, meta=meta, device=dev)

@@ -242,9 +242,25 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Merge ``key.sub=value`` overrides into ``data``, in order.
+
+    ``data.name=X`` that changes the name of a mapping replaces the mapping (the keys of the
+    old dataset or model do not carry over to the new one); later overrides fill it in.
+    """
     out = dict(data)
     for text in overrides:
         keys, value = parse_override(text)
+        if keys[-1] == "name" and len(keys) > 1:
+            parent: Any = out
+            for k in keys[:-2]:
+                parent = parent.get(k, {}) if isinstance(parent, dict) else {}
+            if isinstance(parent, dict) and isinstance(parent.get(keys[-2]), dict):
+                if parent[keys[-2]].get("name") != value:
+                    parent = out
+                    for k in keys[:-2]:  # copy the path so the caller's mapping is untouched
+                        parent[k] = dict(parent[k])
+                        parent = parent[k]
+                    parent[keys[-2]] = {}
         nested: Any = value
         for k in reversed(keys):
             nested = {k: nested}

@@ -76,6 +76,7 @@ def _import_builtins() -> None:
     global _imported
     if _imported:
         return
-    _imported = True
     import vidgen.data  # noqa: F401
     import vidgen.models  # noqa: F401
+
+    _imported = True

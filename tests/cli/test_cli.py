@@ -82,6 +82,9 @@ def test_dry_run_prints_the_resolved_config(capsys, repo_root):
         (["sample", "no/such/run", "--out", "x.mp4"], "does not exist"),
         (["data", "info", "nosuchset"], "unknown dataset"),
         (["data", "info", "folder"], "path"),
+        (["data", "preview", "shapes", "--out", "x.gif", "--num", "0"], "--num"),
+        (["sample", "no/such/run", "--out", "x.mp4", "--num", "0"], "--num"),
+        (["train", "configs/demo.yaml", "data.name=nope"], "unknown dataset"),
     ],
 )
 def test_errors_are_one_line_and_a_hint(argv, fragment, capsys, repo_root, monkeypatch):
@@ -109,7 +112,10 @@ def test_data_info_and_preview(capsys, tmp_path):
                  "resolution=24"]) == 0
     video = read_video(path)
     assert video.shape[0] == 6
-    assert main(["data", "preview", "shapes", "--labels", "--out", str(tmp_path / "p.png"), "--num", "3"]) == 0
+    assert main(["data", "preview", "shapes", "--labels", "--out", str(tmp_path / "p.npy"), "--num", "3"]) == 0
+    assert main(["data", "preview", "shapes", "--out", str(tmp_path / "q.npy"), "--num", "3"]) == 0
+    labelled, plain = np.load(tmp_path / "p.npy"), np.load(tmp_path / "q.npy")
+    assert labelled.shape[1] > plain.shape[1]  # a label band above every clip
 
 
 def test_help_texts(capsys):

@@ -23,7 +23,7 @@ def batch(b: int = 5, t: int = 4, h: int = 32, w: int = 40) -> np.ndarray:
 
 def test_grid_shape_and_placement():
     clips = batch(5)
-    grid = make_grid(clips, nrow=3, padding=2)
+    grid = make_grid(clips, nrow=3, padding=2, pad_value=0)
     # rows = ceil(5 / 3) = 2
     assert grid.shape == (4, 2 * 32 + 3 * 2, 3 * 40 + 4 * 2, 3) and grid.dtype == np.uint8
     np.testing.assert_array_equal(grid[:, 2:34, 2:42], clips[0])
@@ -60,12 +60,12 @@ def test_grid_labels_draw_text():
     per_clip = make_grid(clips, nrow=2, labels=["a", "b", "c", "d"])
     assert per_clip.shape[1] > plain.shape[1] and per_clip.shape[2] == plain.shape[2]
     band = (per_clip.shape[1] - plain.shape[1]) // 2  # one band per row of tiles
-    assert per_clip[0, 2 : 2 + band].max() > 0  # white text on the black band
+    assert per_clip[0, 2 : 2 + band].max() > 64  # white text on the grey band
     assert not np.array_equal(per_clip[0, 2 : 2 + band, :42], per_clip[0, 2 : 2 + band, 42:84])  # "a" != "b"
     per_row = make_grid(clips, nrow=2, labels=["class 0", "class 1"])
     assert per_row.shape[1] == plain.shape[1] and per_row.shape[2] > plain.shape[2]
     margin = per_row.shape[2] - plain.shape[2]
-    assert per_row[0, :, :margin].max() > 0
+    assert per_row[0, :, :margin].max() > 64  # white text on the grey margin
     np.testing.assert_array_equal(per_row[:, :, margin:], plain)  # tiles unchanged, margin added
     with pytest.raises(ValueError, match="one per clip"):
         make_grid(clips, nrow=2, labels=["x", "y", "z"])
@@ -95,3 +95,15 @@ def test_side_by_side(tmp_path):
     path = write_strip(tmp_path / "side_by_side.png", both, max_frames=2)
     with Image.open(path) as im:
         assert im.size == (2 * both.shape[2], both.shape[1])
+
+
+def test_frame_strips_one_row_per_clip():
+    from vidgen.io import frame_strips
+
+    videos = torch.linspace(-1, 1, 16).view(1, 16, 1, 1, 1).expand(3, 16, 3, 8, 8)  # brightness ramps in time
+    still = frame_strips(videos, num_frames=4, padding=1)
+    assert still.shape == (1, 3 * 8 + 4, 4 * 8 + 5, 3)
+    first_row = still[0, 1:9]
+    tiles = [first_row[:, 1 + i * 9 : 9 + i * 9] for i in range(4)]
+    means = [float(t.mean()) for t in tiles]
+    assert means == sorted(means) and means[0] < 10 and means[-1] > 245  # frames 0 .. 15, left to right

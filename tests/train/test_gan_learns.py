@@ -16,7 +16,7 @@ def test_generator_moves_towards_the_data():
     model = DCGAN3D(config=cfg, frames=4, resolution=8, channels=3)
     target = torch.tensor([0.8, -0.6, 0.2]).view(1, 1, 3, 1, 1)
     real = target.expand(16, 4, 3, 8, 8).contiguous()  # [B, T, C, H, W]
-    trainer = GANTrainer(model, TrainConfig(batch_size=16, ema_kimg=0.0, lr_g=1e-3, lr_d=1e-3),
+    trainer = GANTrainer(model=model, cfg=TrainConfig(batch_size=16, ema_kimg=0.0, lr_g=1e-3, lr_d=1e-3),
                          device=torch.device("cpu"), dtype=torch.float32)
     z = model.latents(list(range(16)))
 

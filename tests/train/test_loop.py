@@ -32,7 +32,30 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_export(tmp_path, monkey
     monkeypatch.setattr(GANTrainer, "step", step)
     with pytest.raises(VidgenError, match="loss_g became nan at step 5"):
         loop.train(_cfg(tmp_path), echo=lambda s: None)
-    assert (tmp_path / "model.safetensors").is_file()  # written at step 3
+    # the export of step 3 is kept, and it is finite
+    import vidgen
+
+    gen = vidgen.load(tmp_path)
+    assert gen.meta["step"] == 3
+    assert all(torch.isfinite(p).all() for p in gen.model.generator.state_dict().values() if p.is_floating_point())
+
+
+def test_non_finite_weights_are_never_exported(tmp_path, monkeypatch):
+    real_step = GANTrainer.step
+
+    def step(self, real, nimg):
+        out = real_step(self, real, nimg)
+        if nimg >= 4 * 4:  # the fifth step poisons the weights; its losses still look fine
+            with torch.no_grad():
+                next(self.G.parameters()).fill_(float("inf"))
+        return out
+
+    monkeypatch.setattr(GANTrainer, "step", step)
+    with pytest.raises(VidgenError, match="no longer finite at step 6"):
+        loop.train(_cfg(tmp_path, "train.log_every=100"), echo=lambda s: None)
+    import vidgen
+
+    assert vidgen.load(tmp_path).meta["step"] == 3
 
 
 def test_interrupt_exports_what_was_trained(tmp_path, monkeypatch):
@@ -56,6 +79,12 @@ def test_minutes_budget_stops_the_run(tmp_path):
     lines = []
     loop.train(_cfg(tmp_path, "train.kimg=1000", "train.minutes=0.001"), echo=lines.append)
     assert "done:" in lines[-1]
+
+
+def test_torchrun_is_refused_until_distributed_training_exists(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(VidgenError, match="one process"):
+        loop.train(_cfg(tmp_path), echo=lambda s: None)
 
 
 def test_dataset_smaller_than_a_batch_is_a_clear_error(tmp_path):

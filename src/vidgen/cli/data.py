@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vidgen import config as cfgmod
+from vidgen.registry import DATASETS
 
 
 def add_parser(sub) -> None:
@@ -12,7 +13,7 @@ def add_parser(sub) -> None:
                        description="Inspect datasets. Options of the dataset are given as key=value.")
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("name", help="dataset name: shapes, bouncing_balls, moving_digits, folder")
+    common.add_argument("name", help=f"dataset name: {', '.join(DATASETS.names())}")
     common.add_argument("overrides", nargs="*", metavar="key=value",
                         help="dataset options, e.g. resolution=32 frames=8 (folder: path=DIR)")
     info = dsub.add_parser("info", parents=[common], help="print a dataset's size, shape, classes and options",
@@ -28,7 +29,6 @@ def add_parser(sub) -> None:
 
 def _dataset(args: argparse.Namespace):
     from vidgen.data import build_dataset
-    from vidgen.registry import DATASETS
 
     entry = DATASETS.get(args.name)
     data = cfgmod.apply_overrides({}, args.overrides)
@@ -56,6 +56,10 @@ def run_preview(args: argparse.Namespace) -> int:
 
     import vidgen
 
+    from vidgen.errors import VidgenError
+
+    if args.num < 1:
+        raise VidgenError(f"--num must be >= 1, got {args.num}")
     config, dataset = _dataset(args)
     items = [dataset[i] for i in range(min(args.num, len(dataset)))]
     videos = torch.stack([item["video"] for item in items])  # [B, T, C, H, W]

@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from vidgen.data.transforms import to_uint8
     from vidgen.errors import VidgenError
 
+    for flag in ("num", "batch_size", "nrow", "fps"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise VidgenError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
     out = Path(args.out)
     if out.suffix.lower() not in (".mp4", ".gif", ".png", ".npy"):
         raise VidgenError(f"cannot write {out.name!r}", hint="use an output ending in .mp4, .gif, .png or .npy")
@@ -42,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
         np.save(out, np.stack([to_uint8(v) for v in videos]))  # [N, T, H, W, C]
     else:
         grid = vidgen.io.make_grid(videos, nrow=args.nrow)
-        vidgen.io.write_video(out, grid, fps=args.fps or gen.fps)
+        vidgen.io.write_video(out, grid, fps=args.fps if args.fps is not None else gen.fps)
     print(f"wrote {args.num} clips to {out}")
     return 0

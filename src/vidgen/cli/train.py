@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from vidgen.train.loop import train
 
     run_dir = train(cfg)
-    print(f"samples: {run_dir / 'samples.mp4'}  {run_dir / 'samples.gif'}")
-    print(f"real vs generated: {run_dir / 'real_vs_generated.mp4'}")
-    print(f"model: {run_dir / 'model.safetensors'} (sample more with: vidgen sample {run_dir} --num 16 --out more.mp4)")
+    print(f"samples:           {run_dir / 'samples.mp4'}  {run_dir / 'samples.gif'}")
+    print(f"real vs generated: {run_dir / 'real_vs_generated.mp4'}  {run_dir / 'real_vs_generated.png'}")
+    print(f"model:             {run_dir / 'model.safetensors'}  {run_dir / 'config.json'}")
+    print(f"logs:              {run_dir / 'log.jsonl'}  {run_dir / 'samples'}/step-*.gif  {run_dir / 'config.yaml'}")
+    print(f"sample more with:  vidgen sample {run_dir} --num 16 --out more.mp4")
     return 0

@@ -31,6 +31,10 @@ class DataConfig:
             raise ConfigError(f"data.frames must be >= 1, got {self.frames}")
         if self.resolution < 4:
             raise ConfigError(f"data.resolution must be >= 4, got {self.resolution}")
+        if self.fps < 1:
+            raise ConfigError(f"data.fps must be >= 1, got {self.fps}")
+        if self.seed < 0:
+            raise ConfigError(f"data.seed must be >= 0, got {self.seed}")
 
 
 class ClipDataset(torch.utils.data.Dataset):

@@ -41,7 +41,6 @@ MNIST_SOURCE_HINT = (
     "download the official MNIST files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
     "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz; for example from "
     "https://ossci-datasets.s3.amazonaws.com/mnist/) into one folder and point data.mnist_path at it; "
-    "in this repository ../shared/data/mnist holds the test split; "
     "or set data.source=font to render digits without any download"
 )
 _SPLIT_PREFIX = {"train": "train", "test": "t10k"}

@@ -236,7 +236,17 @@ class FolderDataset(ClipDataset):
     def load_clip(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, int, str]:
         video = self.videos[index // self.config.clips_per_video]
         start = self.clip_start(index, rng)
-        clip = self._load(video, start)
+        try:
+            clip = self._load(video, start)
+        except DataError as e:
+            if start == 0:
+                raise DataError(f"{self._rel(video.path)} can no longer be decoded: {e.message}") from None
+            # frames past a damaged stretch are missing: fall back to a clip from the start
+            if video.path not in self._short_warned:
+                self._short_warned.add(video.path)
+                log.warning("%s: no frames at %d (%s); using clips from its start", self._rel(video.path),
+                            start, e.message)
+            clip = self._load(video, 0)
         if clip.shape[0] < self.raw_frames:
             # the container's frame count was too high (truncated file): freeze the last frame
             if video.path not in self._short_warned:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vidgen.io.grid import make_grid, side_by_side
+from vidgen.io.grid import frame_strips, make_grid, side_by_side
 from vidgen.io.video import (
     VideoInfo,
     probe_video,
@@ -14,6 +14,7 @@ from vidgen.io.video import (
 
 __all__ = [
     "VideoInfo",
+    "frame_strips",
     "make_grid",
     "probe_video",
     "read_frames_dir",

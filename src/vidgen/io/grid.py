@@ -95,7 +95,7 @@ def make_grid(
     *,
     nrow: int | None = None,
     padding: int = 2,
-    pad_value: Color = 0,
+    pad_value: Color = 64,
     labels: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Tile a batch of clips into one grid video, uint8 ``[T, H', W', 3]``.
@@ -106,7 +106,8 @@ def make_grid(
             lengths may differ (short ones repeat their last frame). C may be 1 or 3.
         nrow: clips per row (default ``ceil(sqrt(B))``); rows = ``ceil(B / nrow)``.
         padding: pixels between tiles and around the border.
-        pad_value: background colour, an int in [0, 255] or an RGB triple.
+        pad_value: background colour, an int in [0, 255] or an RGB triple (default dark
+            grey, so tiles stay apart on black backgrounds).
         labels: either one string per clip (``len == B``: drawn in a band above each tile)
             or one per row (``len == rows``: drawn in a left margin, e.g. the class of a
             conditional-sample row). ``len == B`` wins when both match.
@@ -219,3 +220,15 @@ def side_by_side(
     for g, left in zip((ga, gb), lefts):
         out[:, band : band + g.shape[1], left : left + g.shape[2]] = _pad_time(g, t)
     return out
+
+
+def frame_strips(videos: Any, *, num_frames: int = 8, padding: int = 2, pad_value: Color = 64) -> np.ndarray:
+    """One row per clip showing ``num_frames`` evenly spaced frames: a still image,
+    uint8 ``[1, H', W', 3]`` (one frame, so :func:`side_by_side` and ``write_video(.png)``
+    take it), for documents and quick looks at motion.
+    """
+    clips = _clips(videos)
+    t = max(c.shape[0] for c in clips)
+    idx = np.linspace(0, t - 1, min(num_frames, t)).round().astype(int)
+    frames = [_pad_time(c, t)[i][None] for c in clips for i in idx]  # each [1, H, W, 3]
+    return make_grid(frames, nrow=len(idx), padding=padding, pad_value=pad_value)

@@ -34,8 +34,18 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ConfigError(f"train.batch_size must be >= 1, got {self.batch_size}")
-        if self.kimg <= 0:
-            raise ConfigError(f"train.kimg must be > 0, got {self.kimg}")
+        if not 0 < self.kimg < 1e9:
+            raise ConfigError(f"train.kimg must be a positive number of thousand clips, got {self.kimg}",
+                              hint="use train.minutes to stop on time instead")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"train.{name} must be > 0, got {getattr(self, name)}")
+        if self.ema_kimg < 0:
+            raise ConfigError(f"train.ema_kimg must be >= 0 (0 disables the EMA), got {self.ema_kimg}")
+        if self.num_samples < 1 or self.num_workers < 0:
+            raise ConfigError("train.num_samples must be >= 1 and train.num_workers >= 0")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"train.threads must be >= 1, got {self.threads}")
         if self.minutes is not None and self.minutes <= 0:
             raise ConfigError(f"train.minutes must be > 0, got {self.minutes}")
         if self.log_every < 1 or self.snapshot_every < 1:

@@ -19,7 +19,7 @@ class GANTrainer:
     (the non-saturating loss by default, Adam(2e-4, betas=(0.5, 0.999))).
     """
 
-    def __init__(self, model: nn.Module, cfg: TrainConfig, *, device: torch.device, dtype: torch.dtype):
+    def __init__(self, *, model: nn.Module, cfg: TrainConfig, device: torch.device, dtype: torch.dtype):
         self.model = model
         self.cfg = cfg
         self.device = device

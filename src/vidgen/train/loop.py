@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from vidgen.data import build_dataset
 from vidgen.data.base import ClipDataset
 from vidgen.errors import VidgenError
 from vidgen.io.checkpoint import save_export
-from vidgen.io.grid import make_grid, side_by_side
+from vidgen.io.grid import frame_strips, make_grid, side_by_side
 from vidgen.io.video import write_video
 from vidgen.models import build_model
 from vidgen.models.gan.sampling import generate
@@ -91,8 +92,15 @@ def _echo(line: str) -> None:
 
 def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo) -> Path:
     """Train the model described by ``cfg``; returns the run folder with the export in it."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise VidgenError(
+            "this training loop runs in one process; under torchrun every rank would train alone",
+            hint="run 'vidgen train ...' without torchrun",
+        )
     run_dir = Path(cfg.run_dir)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    for old in (run_dir / "samples").glob("step-*.gif"):  # a new run in the same folder starts clean
+        old.unlink()
     (run_dir / "config.yaml").write_text(dump_yaml(cfg))
     seed_everything(cfg.seed)
     if cfg.train.threads:
@@ -108,7 +116,7 @@ def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo) -> Path
         channels=dataset.channels,
         num_classes=dataset.num_classes,
     ).to(device)
-    trainer = GANTrainer(model, cfg.train, device=device, dtype=dtype)
+    trainer = GANTrainer(model=model, cfg=cfg.train, device=device, dtype=dtype)
     n_params = sum(p.numel() for p in model.parameters())
     echo(
         f"training {MODELS.name_of_config(type(cfg.model))} ({n_params / 1e6:.2f}M parameters) on "
@@ -119,7 +127,6 @@ def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo) -> Path
     seeds = list(range(cfg.train.num_samples))
     latents = model.latents(seeds)
     batches = infinite_batches(dataset, cfg)
-    stats_file = open(run_dir / "log.jsonl", "a")
     budget_s = cfg.train.minutes * 60 if cfg.train.minutes is not None else math.inf
     total = int(cfg.train.kimg * 1000)
     start = last_log = time.perf_counter()
@@ -127,6 +134,10 @@ def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo) -> Path
 
     def snapshot(final: bool = False) -> None:
         trainer.recalibrate_ema()
+        if not all(torch.isfinite(t).all() for t in trainer.G_ema.state_dict().values() if t.is_floating_point()):
+            raise VidgenError(f"the generator's weights are no longer finite at step {step}; "
+                              f"the last export in {run_dir} is kept",
+                              hint="lower the learning rates (train.lr_g, train.lr_d) or use train.precision=fp32")
         save_export(run_dir, {f"generator.{k}": v for k, v in trainer.G_ema.state_dict().items()},
                     export_meta(cfg, dataset, step=step, nimg=nimg))
         videos = generate(trainer.G_ema, latents)
@@ -137,11 +148,12 @@ def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo) -> Path
         write_video(run_dir / "samples.mp4", grid, fps=cfg.data.fps)
         write_video(run_dir / "samples.gif", grid, fps=cfg.data.fps)
         real = torch.stack([dataset[i]["video"] for i in range(min(len(dataset), len(seeds)))])
-        pair = side_by_side(make_grid(real), grid)
-        write_video(run_dir / "real_vs_generated.mp4", pair, fps=cfg.data.fps)
-        write_video(run_dir / "real_vs_generated.png", pair)
+        write_video(run_dir / "real_vs_generated.mp4", side_by_side(make_grid(real), grid), fps=cfg.data.fps)
+        # a still: one row of evenly spaced frames per clip, real clips beside generated ones
+        write_video(run_dir / "real_vs_generated.png", side_by_side(frame_strips(real[:6]), frame_strips(videos[:6])))
 
     interrupted = False
+    stats_file = open(run_dir / "log.jsonl", "w")
     try:
         while nimg < total and time.perf_counter() - start < budget_s:
             real = next(batches)["video"].to(device, non_blocking=True)

@@ -38,7 +38,7 @@ def resolve_device(name: str) -> torch.device:
     except RuntimeError:
         raise ConfigError(f"unknown device {name!r}", hint="use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device asks for CUDA but no GPU is visible", hint="use train.device=cpu")
+        raise ConfigError(f"device {name!r} asked for, but no CUDA GPU is visible", hint="use the cpu device")
     return device
 
 
