@@ -3,8 +3,11 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 MINUTES ?= 5
-# The exact pin matters: an unpinned torch pulls several GB of CUDA packages.
+# PyTorch is pinned exactly. Where pip finds a CPU build of it (as on our CI machines) that
+# is what installs; elsewhere on Linux PyPI's torch==2.13.0 brings CUDA packages, so a
+# CPU-only machine can say: make demo TORCH_FLAGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH   ?= torch==2.13.0
+TORCH_FLAGS ?=
 
 .PHONY: demo test install clean help
 
@@ -18,7 +21,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --disable-pip-version-check -q "$(TORCH)"
+	$(BIN)/pip install --disable-pip-version-check -q $(TORCH_FLAGS) "$(TORCH)"
 	$(BIN)/pip install --disable-pip-version-check -q -e ".[test]"
 	@touch $@
 

@@ -21,7 +21,7 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
-    ema_kimg: float = 1.0  # half-life of the generator's EMA in kimg (0 disables it)
+    ema_kimg: float = 10.0  # half-life of the generator's EMA in kimg (0 disables it), as in StyleGAN2
     ema_rampup: float | None = 0.05  # half-life <= this fraction of the clips seen so far
     log_every: int = 20  # steps between log lines
     snapshot_every: int = 200  # steps between sample grids and exports
