@@ -89,7 +89,7 @@ def test_train_split_and_dotted_names(tmp_path):
 def test_missing_mnist_says_what_to_get(tmp_path):
     with pytest.raises(DataError) as e:
         load_mnist(tmp_path, "test")
-    assert "t10k-images-idx3-ubyte" in str(e.value) and "shared/data/mnist" in e.value.hint
+    assert "t10k-images-idx3-ubyte" in str(e.value) and "data.source=font" in e.value.hint
     with pytest.raises(DataError, match="does not exist"):
         load_mnist(tmp_path / "nowhere")
 
