@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
     info.set_defaults(func=run_info)
     prev = dsub.add_parser("preview", parents=[common], help="write a grid video of real clips",
                            epilog="Example: vidgen data preview shapes --out shapes.gif num_shapes=2")
-    prev.add_argument("--out", required=True, help="output file: .mp4, .gif or .png")
+    prev.add_argument("--out", required=True, help="output file: .mp4, .gif, .npy (the grid video) or .png "
+                      "(a still: 8 frames of each clip, one row per clip)")
     prev.add_argument("--num", type=int, default=16, help="number of clips (default 16)")
     prev.add_argument("--labels", action="store_true", help="write each clip's class name on it")
     prev.set_defaults(func=run_preview)
@@ -66,7 +67,10 @@ def run_preview(args: argparse.Namespace) -> int:
     labels = None
     if args.labels and dataset.class_names:
         labels = [dataset.class_names[item["label"]] for item in items]
-    grid = vidgen.io.make_grid(videos, labels=labels)
+    if args.out.lower().endswith(".png"):  # a still: one row of frames per clip
+        grid = vidgen.io.frame_strips(videos)
+    else:
+        grid = vidgen.io.make_grid(videos, labels=labels)
     path = vidgen.io.write_video(args.out, grid, fps=config.fps)
     print(f"wrote {len(items)} clips of {args.name} to {path}")
     return 0

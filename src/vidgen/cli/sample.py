@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
         "sample",
         help="generate clips from a trained model",
         description="Generate clips from a trained model and write them as one grid video (.mp4, .gif), "
-        "a PNG strip (.png) or a uint8 array [N, T, H, W, C] (.npy).",
+        "a still with 8 frames of each clip, one row per clip (.png), or a uint8 array [N, T, H, W, C] (.npy).",
         epilog="Example: vidgen sample runs/demo --num 16 --seed 0 --out samples.mp4",
     )
     p.add_argument("checkpoint", help="run folder (or its model.safetensors) written by 'vidgen train'")
@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
         np.save(out, np.stack([to_uint8(v) for v in videos]))  # [N, T, H, W, C]
+    elif out.suffix.lower() == ".png":  # a still: evenly spaced frames, one row per clip
+        vidgen.io.write_video(out, vidgen.io.frame_strips(videos))
     else:
         grid = vidgen.io.make_grid(videos, nrow=args.nrow)
         vidgen.io.write_video(out, grid, fps=args.fps if args.fps is not None else gen.fps)
