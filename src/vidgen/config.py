@@ -230,42 +230,30 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
-def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge: mappings merge key by key, anything else replaces."""
-    out = dict(base)
-    for k, v in update.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = v
+def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> dict[str, Any]:
+    """A copy of ``data`` with ``data[k0][k1]... = value`` (the caller's mappings untouched).
+
+    Setting a ``name`` that differs from the one there replaces its mapping: the keys of
+    the old dataset or model do not carry over to the new one.
+    """
+    out = dict(data)
+    node = out
+    for k in keys[:-1]:
+        child = node.get(k)
+        node[k] = dict(child) if isinstance(child, dict) else {}
+        node = node[k]
+    if keys[-1] == "name" and len(keys) > 1 and node.get("name", value) != value:
+        node.clear()
+    node[keys[-1]] = value
     return out
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Merge ``key.sub=value`` overrides into ``data``, in order.
-
-    ``data.name=X`` that changes the name of a mapping replaces the mapping (the keys of the
-    old dataset or model do not carry over to the new one); later overrides fill it in.
-    """
-    out = dict(data)
+    """Apply ``key.sub=value`` overrides to ``data``, in order (see :func:`_set_path`)."""
     for text in overrides:
         keys, value = parse_override(text)
-        if keys[-1] == "name" and len(keys) > 1:
-            parent: Any = out
-            for k in keys[:-2]:
-                parent = parent.get(k, {}) if isinstance(parent, dict) else {}
-            if isinstance(parent, dict) and isinstance(parent.get(keys[-2]), dict):
-                if parent[keys[-2]].get("name") != value:
-                    parent = out
-                    for k in keys[:-2]:  # copy the path so the caller's mapping is untouched
-                        parent[k] = dict(parent[k])
-                        parent = parent[k]
-                    parent[keys[-2]] = {}
-        nested: Any = value
-        for k in reversed(keys):
-            nested = {k: nested}
-        out = merge(out, nested)
-    return out
+        data = _set_path(data, keys, value)
+    return data
 
 
 def load(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
