@@ -113,7 +113,7 @@ def test_switching_a_choice_by_override_drops_the_old_keys(repo_root):
     assert cfg.data.path == "data/my_clips"
 
 
-@pytest.mark.parametrize("override", ["train.kimg=.inf", "train.lr_g=0", "train.num_samples=0", "data.fps=0",
+@pytest.mark.parametrize("override", ["train.kimg=.inf", "train.lr=0", "train.num_samples=0", "data.fps=0",
                                       "data.seed=-1", "train.threads=0"])
 def test_values_out_of_range_are_config_errors(override):
     with pytest.raises(ConfigError):

@@ -216,7 +216,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"train.lr_g=1e-4"`` -> (["train", "lr_g"], 1e-4). Values are read as YAML scalars."""
+    """``"train.lr=1e-4"`` -> (["train", "lr"], 1e-4). Values are read as YAML scalars."""
     if "=" not in text:
         raise ConfigError(f"override {text!r} is not of the form key.sub=value", hint="for example train.batch_size=8")
     key, raw = text.split("=", 1)

@@ -13,8 +13,8 @@ from vidgen.cli import main
 from vidgen.io import read_video
 
 TINY = ["data.resolution=16", "data.frames=4", "data.num_clips=32", "model.z_dim=8", "model.g_channels=4",
-        "model.d_channels=4", "train.batch_size=4", "train.kimg=0.04", "train.log_every=2",
-        "train.snapshot_every=5", "train.num_samples=4", "train.precision=fp32"]
+        "model.d_channels=4", "train.batch_size=4", "train.kimg=0.04", "train.tick_kimg=0.008",
+        "train.snapshot_ticks=2", "train.num_samples=4", "train.precision=fp32"]
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +27,17 @@ def trained_run(tmp_path_factory, repo_root):
 
 def test_train_writes_samples_export_and_logs(trained_run):
     for name in ("samples.mp4", "samples.gif", "real_vs_generated.mp4", "model.safetensors", "config.json",
-                 "config.yaml", "log.jsonl"):
+                 "config.yaml", "stats.jsonl"):
         assert (trained_run / name).is_file(), name
     video = read_video(trained_run / "samples.mp4")
     assert video.ndim == 4 and video.shape[0] == 4 and video.shape[-1] == 3
     assert len(read_video(trained_run / "samples.gif")) == 4
-    records = [json.loads(line) for line in (trained_run / "log.jsonl").read_text().splitlines()]
-    assert records and records[-1]["step"] == 10  # 40 clips / batch 4
-    assert all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in records)
-    assert list((trained_run / "samples").glob("step-*.gif"))
+    records = [json.loads(line) for line in (trained_run / "stats.jsonl").read_text().splitlines()]
+    assert len(records) == 5 and records[-1]["step"] == 10  # 40 clips / batch 4, a tick every 8 clips
+    assert all(np.isfinite(r["D_main/loss"]) and np.isfinite(r["G_main/loss"]) for r in records)
+    assert list((trained_run / "samples").glob("step-*.gif")) and list((trained_run / "samples").glob("step-*.mp4"))
+    assert list((trained_run / "tensorboard").glob("events.out.tfevents.*"))
+    assert (trained_run / "checkpoints" / "state-000000010.pt").is_file()
     meta = json.loads((trained_run / "config.json").read_text())
     assert meta["model"]["name"] == "dcgan3d" and meta["video"]["frames"] == 4
 

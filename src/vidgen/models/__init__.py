@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from vidgen.models import gan  # noqa: F401
+from vidgen.models import predictor  # noqa: F401
 from vidgen.registry import MODELS
 
 

@@ -13,43 +13,75 @@ from vidgen.registry import DATASETS, MODELS
 
 @dataclass
 class TrainConfig:
-    """How long and how to train. Progress is counted in clips seen (kimg = 1000 clips)."""
+    """How long and how to train. Progress is counted in clips seen (kimg = 1000 clips).
+
+    The global batch is ``batch_size x processes x accumulate``: ``batch_size`` clips per
+    process and micro-batch, ``accumulate`` micro-batches per optimizer step.
+    """
 
     batch_size: int = 16
+    accumulate: int = 1  # micro-batches whose gradients are summed before each optimizer step
     kimg: float = 100.0  # stop after this many thousand training clips...
-    minutes: float | None = None  # ...or after this many minutes, whichever comes first
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    minutes: float | None = None  # ...or after this many minutes of this invocation, whichever comes first
+
+    # optimisation
+    lr: float = 2e-4  # the generator's / the model's learning rate
+    lr_d: float | None = None  # the discriminator's (GANs); None: the same as lr
     betas: tuple[float, float] = (0.5, 0.999)
-    ema_kimg: float = 10.0  # half-life of the generator's EMA in kimg (0 disables it), as in StyleGAN2
+    weight_decay: float = 0.0
+    lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: from lr down to lr x min_lr_ratio at kimg
+    warmup_kimg: float = 0.0  # linear warm-up from 0 over this many kimg (either schedule)
+    min_lr_ratio: float = 0.0
+    grad_clip: float | None = None  # clip each network's gradient norm to this (None: no clipping)
+    ema_kimg: float = 10.0  # half-life of the EMA weights in kimg (0: no averaging), as in StyleGAN2
     ema_rampup: float | None = 0.05  # half-life <= this fraction of the clips seen so far
-    log_every: int = 20  # steps between log lines
-    snapshot_every: int = 200  # steps between sample grids and exports
+
+    # maintenance, every `tick_kimg`
+    tick_kimg: float = 2.0  # a tick: stats.jsonl record, TensorBoard scalars, progress line
+    sample_ticks: int = 1  # sample grids (mp4 + gif) every N ticks
+    snapshot_ticks: int = 5  # inference export (model.safetensors + config.json) every N ticks
+    checkpoint_ticks: int = 5  # training state (for --resume) every N ticks
+    keep_checkpoints: int = 3  # keep the newest K training states
     num_samples: int = 16  # clips in the sample grids
-    num_workers: int = 0  # data-loader worker processes
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 where the hardware runs it fast
+    tensorboard: bool = True  # write TensorBoard scalars and sample videos to RUN_DIR/tensorboard
+    progress: bool | None = None  # a progress bar (None: when stderr is a terminal)
+
+    # hardware
+    num_workers: int = 0  # data-loader worker processes per training process
+    device: str = "auto"  # auto, cpu, cuda, cuda:N (under torchrun: cuda:LOCAL_RANK)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 where the hardware runs it fast
+    channels_last: Literal["auto", "on", "off"] = "auto"  # auto: on with bf16 on the CPU
+    compile: bool = False  # torch.compile the networks
     threads: int | None = None  # CPU threads (default: PyTorch's choice, one per core)
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ConfigError(f"train.batch_size must be >= 1, got {self.batch_size}")
+        if self.batch_size < 1 or self.accumulate < 1:
+            raise ConfigError(f"train.batch_size and train.accumulate must be >= 1, "
+                              f"got {self.batch_size} and {self.accumulate}")
         if not 0 < self.kimg < 1e9:
             raise ConfigError(f"train.kimg must be a positive number of thousand clips, got {self.kimg}",
                               hint="use train.minutes to stop on time instead")
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"train.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("lr", "lr_d"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"train.{name} must be > 0, got {value}")
+        if self.weight_decay < 0 or self.warmup_kimg < 0 or not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError("train.weight_decay and train.warmup_kimg must be >= 0, train.min_lr_ratio in [0, 1]")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(f"train.grad_clip must be > 0 (or null for no clipping), got {self.grad_clip}")
         if self.ema_kimg < 0:
             raise ConfigError(f"train.ema_kimg must be >= 0 (0 disables the EMA), got {self.ema_kimg}")
-        if self.num_samples < 1 or self.num_workers < 0:
-            raise ConfigError("train.num_samples must be >= 1 and train.num_workers >= 0")
+        if not self.tick_kimg > 0:
+            raise ConfigError(f"train.tick_kimg must be > 0, got {self.tick_kimg}")
+        for name in ("sample_ticks", "snapshot_ticks", "checkpoint_ticks", "keep_checkpoints", "num_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_workers < 0:
+            raise ConfigError(f"train.num_workers must be >= 0, got {self.num_workers}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"train.threads must be >= 1, got {self.threads}")
         if self.minutes is not None and self.minutes <= 0:
             raise ConfigError(f"train.minutes must be > 0, got {self.minutes}")
-        if self.log_every < 1 or self.snapshot_every < 1:
-            raise ConfigError("train.log_every and train.snapshot_every must be >= 1")
 
 
 @dataclass

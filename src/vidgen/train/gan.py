@@ -1,111 +1,108 @@
-"""The GAN family's training step: D update, then G update, then the EMA generator."""
+"""The GAN family's part of training: phases G_main, D_main and (lazily) D_reg.
+
+G_main draws noise, generates a batch and pushes the discriminator's verdict on it towards
+"real"; it leaves the (detached) fakes in the step cache, where D_main reuses them, so each
+step runs the generator forward once. D_reg is the R1 penalty on real clips, every
+``r1_interval`` steps.
+"""
 
 from __future__ import annotations
 
-import copy
-from contextlib import nullcontext
+from typing import Any
 
 import torch
 from torch import nn
 
 from vidgen.models.gan.losses import LOSSES
+from vidgen.models.gan.sampling import generate
 from vidgen.train.config import TrainConfig
+from vidgen.train.family import Phase, StepContext
 
 
-class GANTrainer:
-    """Owns the optimizers and the EMA copy of a model with ``.generator``/``.discriminator``.
+class GANFamily:
+    """Training recipe for any model with ``.generator``, ``.discriminator``, ``.z_dim``, ``.latents()``."""
 
-    One :meth:`step` is one discriminator and one generator update on a batch of real clips
-    (the non-saturating loss by default, Adam(2e-4, betas=(0.5, 0.999))).
-    """
+    ema_networks = ("generator",)
 
-    def __init__(self, *, model: nn.Module, cfg: TrainConfig, device: torch.device, dtype: torch.dtype):
+    def __init__(self, *, model: nn.Module, num_samples: int = 16):
         self.model = model
-        self.cfg = cfg
-        self.device = device
-        self.dtype = dtype
-        self.G: nn.Module = model.generator
-        self.D: nn.Module = model.discriminator
-        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
-        self.d_loss, self.g_loss = LOSSES[model.config.loss]
-        self.z_dim = model.z_dim
+        self.config = model.config
+        self.networks: dict[str, nn.Module] = {"generator": model.generator, "discriminator": model.discriminator}
+        self.d_loss, self.g_loss = LOSSES[self.config.loss]
+        self.r1_gamma: float = getattr(self.config, "r1_gamma", 0.0)
+        self.r1_interval: int = getattr(self.config, "r1_interval", 16)
+        self.preview_latents = model.latents(list(range(num_samples)))
 
-    def autocast(self):
-        if self.dtype == torch.float32:
-            return nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
-
-    def step(self, real: torch.Tensor, nimg: int) -> dict[str, torch.Tensor]:
-        """One update on ``real [B, T, C, H, W]``; ``nimg`` clips were seen before it.
-
-        Returns detached loss tensors; reading them (``.item()``) is left to the caller so
-        the step itself never waits on the device.
-        """
-        batch = real.shape[0]
-        z = torch.randn(batch, self.z_dim, device=self.device)
-
-        # D main: real up, fake down. The fake batch is reused by the G step below.
-        self.D.requires_grad_(True)
-        with self.autocast():
-            fake = self.G(z)
-            real_logits = self.D(real)
-            fake_logits = self.D(fake.detach())
-            loss_d = self.d_loss(real_logits.float(), fake_logits.float())
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
-
-        # G main: D frozen so its weights get no gradient
-        self.D.requires_grad_(False)
-        with self.autocast():
-            loss_g = self.g_loss(self.D(fake).float())
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-
-        self.update_ema(nimg + batch, batch)
+    def optimizers(self, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+        lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
+        beta1, beta2 = cfg.betas
+        # with lazy R1 the discriminator takes interval+1 steps per interval; StyleGAN2 rescales
+        # lr and betas so that the main updates keep their strength
+        ratio = self.r1_interval / (self.r1_interval + 1) if self.r1_gamma > 0 else 1.0
+        adam = dict(weight_decay=cfg.weight_decay)
         return {
-            "loss_d": loss_d.detach(),
-            "loss_g": loss_g.detach(),
-            "d_real": real_logits.detach().float().mean(),
-            "d_fake": fake_logits.detach().float().mean(),
+            "generator": torch.optim.Adam(self.model.generator.parameters(), lr=cfg.lr, betas=cfg.betas, **adam),
+            "discriminator": torch.optim.Adam(self.model.discriminator.parameters(), lr=lr_d * ratio,
+                                              betas=(beta1**ratio, beta2**ratio), **adam),
         }
 
-    @torch.no_grad()
-    def update_ema(self, nimg: int, batch: int) -> None:
-        """EMA with a half-life in kimg, ramped up early (StyleGAN2-ADA's schedule)."""
-        if self.cfg.ema_kimg <= 0:
-            self.G_ema.load_state_dict(self.G.state_dict())
-            return
-        ema_nimg = self.cfg.ema_kimg * 1000
-        if self.cfg.ema_rampup is not None:
-            ema_nimg = min(ema_nimg, nimg * self.cfg.ema_rampup)
-        beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.lerp_(p, 1.0 - beta)
+    def phases(self) -> list[Phase]:
+        phases = [Phase("G_main", "generator", self.g_main), Phase("D_main", "discriminator", self.d_main)]
+        if self.r1_gamma > 0:
+            # R1 differentiates D twice; DistributedDataParallel cannot, so its gradients are averaged by hand
+            phases.append(Phase("D_reg", "discriminator", self.d_reg, interval=self.r1_interval, ddp=False))
+        return phases
+
+    def g_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        z = ctx.randn(self.model.z_dim)
+        fake = ctx.net("generator")(z)  # [B, T, C, H, W]
+        ctx.cache["fake"] = fake.detach()
+        logits = ctx.net("discriminator")(fake)
+        return {"loss": self.g_loss(logits.float())}
+
+    def d_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        D = ctx.net("discriminator")
+        real_logits = D(ctx.batch["video"]).float()
+        fake_logits = D(ctx.cache["fake"]).float()
+        return {
+            "loss": self.d_loss(real_logits, fake_logits),
+            "real_score": real_logits.detach().mean(),
+            "fake_score": fake_logits.detach().mean(),
+        }
+
+    def d_reg(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        real = ctx.batch["video"].detach().requires_grad_(True)
+        logits = ctx.net("discriminator")(real)
+        (grad,) = torch.autograd.grad(logits.float().sum(), real, create_graph=True)
+        penalty = grad.float().square().flatten(1).sum(1).mean()
+        return {"loss": penalty * (self.r1_gamma / 2), "r1_penalty": penalty.detach()}
+
+    def sample(self, nets: dict[str, nn.Module], count: int) -> torch.Tensor:
+        return generate(nets["generator"], self.preview_latents[:count])
 
     @torch.no_grad()
-    def recalibrate_ema(self, batches: int = 8) -> None:
+    def prepare_export(self, nets: dict[str, nn.Module], batches: int = 8, batch_size: int = 16) -> None:
         """Recompute the EMA generator's BatchNorm statistics for its own weights.
 
         Running statistics collected by the live generator do not match the averaged
         weights; a few forward passes in train mode (cumulative average) fix that.
         """
-        norms = [m for m in self.G_ema.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        G = nets["generator"]
+        norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         if not norms:
             return
         momenta = [m.momentum for m in norms]
         for m in norms:
             m.reset_running_stats()
             m.momentum = None  # cumulative moving average over the passes below
-        self.G_ema.train()
+        device = next(G.parameters()).device
         gen = torch.Generator().manual_seed(0)
+        G.train()
         for _ in range(batches):
-            z = torch.randn(max(self.cfg.batch_size, 16), self.z_dim, generator=gen).to(self.device)
-            with self.autocast():
-                self.G_ema(z)
-        self.G_ema.eval()
+            G(torch.randn(batch_size, self.model.z_dim, generator=gen).to(device))
+        G.eval()
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum
+
+    def export_state(self, nets: dict[str, nn.Module]) -> dict[str, Any]:
+        return {f"generator.{k}": v for k, v in nets["generator"].state_dict().items()}

@@ -1,41 +1,60 @@
-"""The training loop: data -> family step -> logs, sample grids, exports.
+"""The training engine every model family uses.
 
-Progress is counted in clips seen (kimg). Every ``snapshot_every`` steps the loop writes a
-sample grid and an inference export, so an interrupted run always leaves a usable model;
-at the end it writes ``samples.mp4``, ``samples.gif`` and ``real_vs_generated.mp4``.
+One loop (in the spirit of StyleGAN2-ADA's ``training_loop.py``): progress in clips seen
+(kimg); each step runs the family's phases over ``accumulate`` micro-batches; a *tick*
+every ``tick_kimg`` does the maintenance (stats record, sample grids, exports, training
+states). The same code runs alone or under ``torchrun`` (DistributedDataParallel over every
+trained network, rank 0 writes). Losses stay on the device between ticks: a step never
+waits for the device.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import logging
 import math
-import os
 import random
+import shutil
+import signal
+import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, RandomSampler
+from torch import nn
+from torch.utils.data import DataLoader, Sampler
 
 import vidgen
 from vidgen.config import dump_yaml, to_dict
 from vidgen.data import build_dataset
 from vidgen.data.base import ClipDataset
 from vidgen.errors import VidgenError
-from vidgen.io.checkpoint import save_export
+from vidgen.io.checkpoint import list_states, load_state, save_export, save_state
 from vidgen.io.grid import frame_strips, make_grid, side_by_side
 from vidgen.io.video import write_video
 from vidgen.models import build_model
-from vidgen.models.gan.sampling import generate
 from vidgen.registry import MODELS
+from vidgen.train import dist
 from vidgen.train.config import ExperimentConfig
-from vidgen.train.gan import GANTrainer
-from vidgen.utils.hw import resolve_device, resolve_precision
+from vidgen.train.family import Family, StepContext
+from vidgen.train.monitor import Monitor, peak_memory_mib
+from vidgen.utils.hw import resolve_precision
 
 log = logging.getLogger("vidgen.train")
+STATE_FORMAT = 1
+
+
+def build_family(model: nn.Module, *, num_samples: int) -> Family:
+    """The training recipe of the model's family (the ``family`` its registry entry names)."""
+    family = MODELS.get(MODELS.name_of_config(type(model.config))).meta.get("family")
+    if family == "gan":
+        from vidgen.train.gan import GANFamily
+
+        return GANFamily(model=model, num_samples=num_samples)
+    raise VidgenError(f"no training recipe for the model family {family!r}")
 
 
 def seed_everything(seed: int) -> None:
@@ -44,27 +63,43 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def infinite_batches(dataset: ClipDataset, cfg: ExperimentConfig) -> Iterator[dict[str, Any]]:
-    """Endless shuffled batches; each epoch reshuffles and re-draws augmentations."""
-    if len(dataset) < cfg.train.batch_size:
-        raise VidgenError(
-            f"the dataset has {len(dataset)} clips, fewer than train.batch_size={cfg.train.batch_size}",
-            hint="lower train.batch_size or add clips (data.clips_per_video for folders)",
-        )
-    gen = torch.Generator().manual_seed(cfg.seed)
-    epoch = 0
-    while True:
-        dataset.set_epoch(epoch)
-        loader = DataLoader(
-            dataset,
-            batch_size=cfg.train.batch_size,
-            sampler=RandomSampler(dataset, generator=gen),
-            drop_last=True,
-            num_workers=cfg.train.num_workers,
-            pin_memory=torch.cuda.is_available(),
-        )
-        yield from loader
-        epoch += 1
+class GlobalBatchSampler(Sampler[int]):
+    """This process's clip indices for one epoch, from global batch ``start`` on.
+
+    An epoch is a seeded permutation cut into global batches of
+    ``batch_size x world x accumulate`` clips (the remainder is dropped); within a global
+    batch, micro-batch ``m`` of rank ``r`` is the slice ``(m * world + r) * batch_size``.
+    The split into processes and micro-batches therefore never changes which clips form a
+    step, and ``start`` lets a resumed run continue mid-epoch.
+    """
+
+    def __init__(self, *, size: int, batch_size: int, accumulate: int, rank: int, world: int, seed: int,
+                 epoch: int, start: int = 0):
+        self.size, self.batch_size, self.accumulate = size, batch_size, accumulate
+        self.rank, self.world, self.seed, self.epoch, self.start = rank, world, seed, epoch, start
+        self.global_batch = batch_size * world * accumulate
+        self.batches = size // self.global_batch
+
+    def __iter__(self) -> Iterator[int]:
+        gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**63)
+        perm = torch.randperm(self.size, generator=gen).tolist()
+        for k in range(self.start, self.batches):
+            for m in range(self.accumulate):
+                offset = k * self.global_batch + (m * self.world + self.rank) * self.batch_size
+                yield from perm[offset:offset + self.batch_size]
+
+    def __len__(self) -> int:
+        return max(0, self.batches - self.start) * self.accumulate * self.batch_size
+
+
+def lr_factor(nimg: int, *, total_nimg: int, warmup_nimg: float, schedule: str, min_ratio: float) -> float:
+    """Learning-rate multiplier after ``nimg`` clips: linear warm-up, then constant or cosine."""
+    if nimg < warmup_nimg:
+        return (nimg + 1) / warmup_nimg
+    if schedule == "cosine":
+        progress = min(1.0, (nimg - warmup_nimg) / max(1.0, total_nimg - warmup_nimg))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return 1.0
 
 
 def export_meta(cfg: ExperimentConfig, dataset: ClipDataset, *, step: int, nimg: int) -> dict[str, Any]:
@@ -73,12 +108,8 @@ def export_meta(cfg: ExperimentConfig, dataset: ClipDataset, *, step: int, nimg:
         "vidgen_version": vidgen.__version__,
         "family": MODELS.get(model_name).meta.get("family"),
         "model": {"name": model_name, **to_dict(cfg.model)},
-        "video": {
-            "frames": cfg.data.frames,
-            "resolution": cfg.data.resolution,
-            "channels": dataset.channels,
-            "fps": cfg.data.fps,
-        },
+        "video": {"frames": cfg.data.frames, "resolution": cfg.data.resolution,
+                  "channels": dataset.channels, "fps": cfg.data.fps},
         "class_names": list(dataset.class_names),
         "data": to_dict(cfg)["data"],
         "step": step,
@@ -90,102 +121,459 @@ def _echo(line: str) -> None:
     print(line, flush=True)  # flushed: logs piped to a file or `tee` show up as they happen
 
 
-def train(cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo) -> Path:
-    """Train the model described by ``cfg``; returns the run folder with the export in it."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise VidgenError(
-            "this training loop runs in one process; under torchrun every rank would train alone",
-            hint="run 'vidgen train ...' without torchrun",
-        )
-    run_dir = Path(cfg.run_dir)
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    for old in (run_dir / "samples").glob("step-*.gif"):  # a new run in the same folder starts clean
-        old.unlink()
-    (run_dir / "config.yaml").write_text(dump_yaml(cfg))
-    seed_everything(cfg.seed)
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
-    device = resolve_device(cfg.train.device)
-    dtype = resolve_precision(cfg.train.precision, device)
+def _to_channels_last(net: nn.Module) -> None:
+    # only 5-D weights (Conv3d) have a channels_last_3d layout; 4-D and 1-D ones are left alone
+    for p in net.parameters():
+        if p.dim() == 5:
+            p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
 
-    dataset = build_dataset(cfg.data)
-    model = build_model(
-        cfg.model,
-        frames=cfg.data.frames,
-        resolution=cfg.data.resolution,
-        channels=dataset.channels,
-        num_classes=dataset.num_classes,
-    ).to(device)
-    trainer = GANTrainer(model=model, cfg=cfg.train, device=device, dtype=dtype)
-    n_params = sum(p.numel() for p in model.parameters())
-    echo(
-        f"training {MODELS.name_of_config(type(cfg.model))} ({n_params / 1e6:.2f}M parameters) on "
-        f"{len(dataset)} clips of {cfg.data.frames}x{dataset.channels}x{cfg.data.resolution}x{cfg.data.resolution} "
-        f"| device {device}, {str(dtype).replace('torch.', '')} | run folder {run_dir}"
-    )
 
-    seeds = list(range(cfg.train.num_samples))
-    latents = model.latents(seeds)
-    batches = infinite_batches(dataset, cfg)
-    budget_s = cfg.train.minutes * 60 if cfg.train.minutes is not None else math.inf
-    total = int(cfg.train.kimg * 1000)
-    start = last_log = time.perf_counter()
-    step = nimg = last_nimg = 0
+class Trainer:
+    """Builds everything a run needs from ``cfg`` and runs it; see :func:`train`."""
 
-    def snapshot(final: bool = False) -> None:
-        trainer.recalibrate_ema()
-        if not all(torch.isfinite(t).all() for t in trainer.G_ema.state_dict().values() if t.is_floating_point()):
-            raise VidgenError(f"the generator's weights are no longer finite at step {step}; "
-                              f"the last export in {run_dir} is kept",
-                              hint="lower the learning rates (train.lr_g, train.lr_d) or use train.precision=fp32")
-        save_export(run_dir, {f"generator.{k}": v for k, v in trainer.G_ema.state_dict().items()},
-                    export_meta(cfg, dataset, step=step, nimg=nimg))
-        videos = generate(trainer.G_ema, latents)
-        if not final:
-            write_video(run_dir / "samples" / f"step-{step:07d}.gif", make_grid(videos), fps=cfg.data.fps)
-            return
+    def __init__(self, cfg: ExperimentConfig, *, echo: Callable[[str], None] = _echo):
+        self.cfg = cfg
+        tc = self.tc = cfg.train
+        self.echo = echo
+        self.info = dist.setup(tc.device)
+        self.device = self.info.device
+        self.dtype = resolve_precision(tc.precision, self.device)
+        self.run_dir = Path(cfg.run_dir)
+        if tc.threads:
+            torch.set_num_threads(tc.threads)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        seed_everything(cfg.seed)
+
+        self.dataset = build_dataset(cfg.data)
+        self.global_batch = tc.batch_size * self.info.world * tc.accumulate
+        if len(self.dataset) < self.global_batch:
+            raise VidgenError(
+                f"the dataset has {len(self.dataset)} clips, fewer than one global batch of {self.global_batch} "
+                f"(train.batch_size={tc.batch_size} x {self.info.world} processes x train.accumulate={tc.accumulate})",
+                hint="lower train.batch_size or add clips (data.clips_per_video for folders)",
+            )
+        self.model = build_model(cfg.model, frames=cfg.data.frames, resolution=cfg.data.resolution,
+                                 channels=self.dataset.channels, num_classes=self.dataset.num_classes).to(self.device)
+        self.channels_last = tc.channels_last == "on" or (
+            tc.channels_last == "auto" and self.device.type == "cpu" and self.dtype == torch.bfloat16)
+        if self.channels_last:
+            _to_channels_last(self.model)
+        self.family = build_family(self.model, num_samples=tc.num_samples)
+        self.nets = self.family.networks
+        self.opts = self.family.optimizers(tc)
+        for opt in self.opts.values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        self.ema = {name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False)
+                    for name in self.family.ema_networks}
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+        self.phases = self.family.phases()
+
+        # views of each network: DDP-wrapped for the phase that trains it, plain elsewhere
+        self._ddp: dict[str, nn.Module] = {}
+        self._trained: dict[str, nn.Module] = {}
+        self._plain: dict[str, nn.Module] = {}
+        for name, net in self.nets.items():
+            wrapped = net
+            if self.info.distributed:
+                wrapped = nn.parallel.DistributedDataParallel(
+                    net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self._ddp[name] = wrapped
+            self._trained[name] = torch.compile(wrapped) if tc.compile else wrapped
+            self._plain[name] = torch.compile(net) if tc.compile else net
+
+        self.noise_gen = torch.Generator().manual_seed(cfg.seed)
+        self.step = self.nimg = self.tick = self.epoch = self.batch_in_epoch = 0
+        self.elapsed_s = 0.0
+        self.total_nimg = int(round(tc.kimg * 1000))
+        self.step_draws: dict[Any, torch.Tensor] = {}
+        self._reset_tick_stats()
+        self.stop_reason: str | None = None
+        self.monitor: Monitor | None = None
+
+    # --- what phases see -----------------------------------------------------------------
+
+    def view(self, name: str, *, trained: bool) -> nn.Module:
+        return self._trained[name] if trained else self._plain[name]
+
+    def rows_of(self, micro: int) -> slice:
+        start = (micro * self.info.world + self.info.rank) * self.tc.batch_size
+        return slice(start, start + self.tc.batch_size)
+
+    def autocast(self):
+        if self.dtype == torch.float32:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+    # --- one step --------------------------------------------------------------------------
+
+    def _reset_tick_stats(self) -> None:
+        self.tick_sums: dict[str, torch.Tensor] = {}
+        self.tick_counts: dict[str, int] = {}
+        self.bad_step: dict[str, torch.Tensor] = {}  # first step whose loss was not finite, -1: none
+        self.bad_value: dict[str, torch.Tensor] = {}
+
+    def _record(self, key: str, value: torch.Tensor, *, check: bool) -> None:
+        value = value.detach().float()
+        self.tick_sums[key] = self.tick_sums[key] + value if key in self.tick_sums else value
+        self.tick_counts[key] = self.tick_counts.get(key, 0) + 1
+        if check:  # device-side bookkeeping: no sync here, read at the tick
+            bad = ~torch.isfinite(value)
+            first = self.bad_step.get(key, torch.full((), -1, dtype=torch.long, device=value.device))
+            take = bad & (first < 0)
+            self.bad_step[key] = torch.where(take, torch.full_like(first, self.step + 1), first)
+            old = self.bad_value.get(key, torch.zeros((), device=value.device))
+            self.bad_value[key] = torch.where(take, value, old)
+
+    def run_step(self, micro_batches: list[dict[str, Any]]) -> None:
+        """Every phase due at this step, each over all micro-batches, then the EMA."""
+        self.step_draws = {}
+        caches: list[dict[str, Any]] = [{} for _ in micro_batches]
+        n_micro = len(micro_batches)
+        for phase in self.phases:
+            if self.step % phase.interval:
+                continue
+            net, opt = self.nets[phase.network], self.opts[phase.network]
+            for name, other in self.nets.items():
+                other.requires_grad_(name == phase.network)
+            opt.zero_grad(set_to_none=True)
+            ddp = self._ddp.get(phase.network) if phase.ddp else None
+            sums: dict[str, torch.Tensor] = {}
+            for m, batch in enumerate(micro_batches):
+                ctx = StepContext(engine=self, phase=phase, micro=m, batch=batch, cache=caches[m])
+                # gradients are all-reduced once, on the last micro-batch
+                with ddp.no_sync() if ddp is not None and m < n_micro - 1 else nullcontext():
+                    with self.autocast():
+                        out = phase.loss(ctx)
+                    self.scaler.scale(out["loss"].float() * (phase.interval / n_micro)).backward()
+                for key, value in out.items():
+                    sums[key] = sums[key] + value.detach() / n_micro if key in sums else value.detach() / n_micro
+            params = [p for p in net.parameters() if p.requires_grad]
+            if not phase.ddp:
+                dist.average_gradients(self.info, params)
+            if self.tc.grad_clip is not None:
+                self.scaler.unscale_(opt)
+                sums["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, self.tc.grad_clip)
+            self.scaler.step(opt)
+            for key, value in sums.items():
+                self._record(f"{phase.name}/{key}", value, check=key == "loss")
+        self.scaler.update()
+        for net in self.nets.values():
+            net.requires_grad_(True)
+        self.update_ema(self.nimg + self.global_batch)
+
+    @torch.no_grad()
+    def update_ema(self, nimg: int) -> None:
+        """EMA with a half-life of ``ema_kimg``, ramped up early (StyleGAN2-ADA's schedule)."""
+        ema_nimg = self.tc.ema_kimg * 1000
+        if self.tc.ema_rampup is not None:
+            ema_nimg = min(ema_nimg, nimg * self.tc.ema_rampup)
+        beta = 0.5 ** (self.global_batch / ema_nimg) if ema_nimg > 0 else 0.0
+        for name, ema in self.ema.items():
+            live = self.nets[name]
+            torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in live.parameters()], 1.0 - beta)
+            for b_ema, b in zip(ema.buffers(), live.buffers()):
+                b_ema.copy_(b)
+
+    def apply_lr(self) -> float:
+        factor = lr_factor(self.nimg, total_nimg=self.total_nimg, warmup_nimg=self.tc.warmup_kimg * 1000,
+                           schedule=self.tc.lr_schedule, min_ratio=self.tc.min_lr_ratio)
+        for opt in self.opts.values():
+            for group in opt.param_groups:
+                group["lr"] = group["initial_lr"] * factor
+        return factor
+
+    # --- data ------------------------------------------------------------------------------
+
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        """Endless steps of ``accumulate`` micro-batches; the position is ``(epoch, batch_in_epoch)``."""
+        tc = self.tc
+        while True:
+            self.dataset.set_epoch(self.epoch)  # before the loader starts workers, which copy the dataset
+            sampler = GlobalBatchSampler(size=len(self.dataset), batch_size=tc.batch_size, accumulate=tc.accumulate,
+                                         rank=self.info.rank, world=self.info.world, seed=self.cfg.seed,
+                                         epoch=self.epoch, start=self.batch_in_epoch)
+            loader = DataLoader(self.dataset, batch_size=tc.batch_size, sampler=sampler, num_workers=tc.num_workers,
+                                pin_memory=self.device.type == "cuda", persistent_workers=False)
+            it = iter(loader)
+            for _ in range(self.batch_in_epoch, sampler.batches):
+                micro = []
+                for _ in range(tc.accumulate):
+                    batch = next(it)
+                    micro.append({k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
+                                  for k, v in batch.items()})
+                yield micro
+            self.epoch += 1
+            self.batch_in_epoch = 0
+
+    # --- checkpoints -----------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        np_state = np.random.get_state()
+        return {
+            "format": STATE_FORMAT,
+            "vidgen_version": vidgen.__version__,
+            "config": to_dict(self.cfg),
+            "step": self.step, "nimg": self.nimg, "tick": self.tick, "elapsed_s": self.elapsed_s,
+            "data": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_batch": self.global_batch},
+            "networks": {k: v.state_dict() for k, v in self.nets.items()},
+            "ema": {k: v.state_dict() for k, v in self.ema.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.opts.items()},
+            "scaler": self.scaler.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                          "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+                "python": random.getstate(),
+                "noise": self.noise_gen.get_state(),
+            },
+            "tick_stats": {"sums": self.tick_sums, "counts": self.tick_counts,
+                           "bad_step": self.bad_step, "bad_value": self.bad_value},
+        }
+
+    def load_state_dict(self, state: dict[str, Any], source: Path) -> None:
+        saved = state.get("config", {})
+        current = to_dict(self.cfg)
+        changed = [f"{part}.{k}" for part in ("model", "data")
+                   for k in sorted(set(saved.get(part, {})) | set(current[part]))
+                   if saved.get(part, {}).get(k) != current[part].get(k)]
+        if changed:
+            raise VidgenError(f"{source} was trained with other model/data settings: {', '.join(changed)}",
+                              hint="resume with the run's own config.yaml (or just: vidgen train --resume RUN_DIR)")
+        try:
+            for k, net in self.nets.items():
+                net.load_state_dict(state["networks"][k])
+            for k, ema in self.ema.items():
+                ema.load_state_dict(state["ema"][k])
+            for k, opt in self.opts.items():
+                opt.load_state_dict(state["optimizers"][k])
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise VidgenError(f"{source} does not fit this model ({str(e).splitlines()[0][:200]})") from None
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
+        self.elapsed_s = state.get("elapsed_s", 0.0)
+        data = state["data"]
+        self.epoch = data["epoch"]
+        self.batch_in_epoch = data["batch_in_epoch"]
+        if data["global_batch"] != self.global_batch:
+            log.warning("the global batch changed from %d to %d: the data order differs from an uninterrupted run",
+                        data["global_batch"], self.global_batch)
+            self.batch_in_epoch = data["batch_in_epoch"] * data["global_batch"] // self.global_batch
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        n = rng["numpy"]
+        np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                             n["cached_gaussian"]))
+        random.setstate(rng["python"])
+        self.noise_gen.set_state(rng["noise"])
+        ts = state["tick_stats"]
+        to = lambda d: {k: v.to(self.device) for k, v in d.items()}  # noqa: E731
+        self.tick_sums, self.tick_counts = to(ts["sums"]), dict(ts["counts"])
+        self.bad_step, self.bad_value = to(ts["bad_step"]), to(ts["bad_value"])
+
+    def save_checkpoint(self) -> Path | None:
+        dist.barrier(self.info)
+        path = None
+        if self.info.main:
+            path = save_state(self.run_dir, self.state_dict(), step=self.step, keep=self.tc.keep_checkpoints)
+        dist.barrier(self.info)
+        return path
+
+    # --- maintenance -----------------------------------------------------------------------
+
+    def preview(self) -> torch.Tensor:
+        """Fixed preview clips from the EMA networks, ready for export."""
+        self.family.prepare_export(self.ema)
+        return self.family.sample(self.ema, self.tc.num_samples)
+
+    def export(self) -> None:
+        self.family.prepare_export(self.ema)
+        state = self.family.export_state(self.ema)
+        if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
+            raise VidgenError(f"the model's weights are no longer finite at step {self.step}; "
+                              f"the last export in {self.run_dir} is kept",
+                              hint="lower the learning rates (train.lr, train.lr_d) or use train.precision=fp32")
+        save_export(self.run_dir, state, export_meta(self.cfg, self.dataset, step=self.step, nimg=self.nimg))
+
+    def end_tick(self, tick_start: float, tick_nimg: int) -> None:
+        """Read the tick's statistics (the one device sync), log them, write what is due."""
+        tc = self.tc
+        now = time.perf_counter()
+        keys = sorted(self.tick_sums)
+        means = torch.stack([self.tick_sums[k] / self.tick_counts[k] for k in keys]) if keys else torch.zeros(0)
+        means = dist.reduce_mean(self.info, means.to(self.device)).tolist()
+        bad = {k: (int(self.bad_step[k]), float(self.bad_value[k])) for k in self.bad_step if int(self.bad_step[k]) >= 0}
+        if self.info.distributed:
+            flag = dist.any_true(self.info, bool(bad))
+            if flag and not bad:
+                bad = {"a loss on another process": (self.step, float("nan"))}
+        if bad:
+            key, (step, value) = min(bad.items(), key=lambda kv: kv[1][0])
+            raise VidgenError(f"{key} became {value} at step {step}; the last good checkpoint in "
+                              f"{self.run_dir} is kept",
+                              hint="lower the learning rates (train.lr, train.lr_d), set train.grad_clip, "
+                                   "or use train.precision=fp32")
+        self.tick += 1
+        seconds = now - tick_start
+        record: dict[str, Any] = {
+            "tick": self.tick, "step": self.step, "kimg": round(self.nimg / 1000, 4),
+            "seconds": round(self.elapsed_s, 2),
+            "clips_per_s": round(tick_nimg / max(seconds, 1e-9), 2),
+            "sec_per_kimg": round(seconds / max(tick_nimg / 1000, 1e-9), 3),
+            "memory_mib": round(peak_memory_mib(self.device), 1),
+        }
+        for name, opt in self.opts.items():
+            record[f"lr/{name}"] = opt.param_groups[0]["lr"]
+        record.update({k: round(v, 6) for k, v in zip(keys, means)})
+        self._reset_tick_stats()
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        if self.info.main:
+            self.monitor.tick(record)
+            if self.tick % tc.sample_ticks == 0:
+                self.write_samples()
+            if self.tick % tc.snapshot_ticks == 0:
+                self.export()
+        if self.tick % tc.checkpoint_ticks == 0:
+            self.save_checkpoint()
+
+    def write_samples(self) -> None:
+        grid = make_grid(self.preview())
+        fps = self.cfg.data.fps
+        for ext in ("mp4", "gif"):
+            write_video(self.run_dir / "samples" / f"step-{self.step:07d}.{ext}", grid, fps=fps)
+        self.monitor.video("samples", grid, step=self.step, fps=fps)
+
+    def write_final(self) -> None:
+        videos = self.preview()
         grid = make_grid(videos)
-        write_video(run_dir / "samples.mp4", grid, fps=cfg.data.fps)
-        write_video(run_dir / "samples.gif", grid, fps=cfg.data.fps)
-        real = torch.stack([dataset[i]["video"] for i in range(min(len(dataset), len(seeds)))])
-        write_video(run_dir / "real_vs_generated.mp4", side_by_side(make_grid(real), grid), fps=cfg.data.fps)
+        fps = self.cfg.data.fps
+        write_video(self.run_dir / "samples.mp4", grid, fps=fps)
+        write_video(self.run_dir / "samples.gif", grid, fps=fps)
+        real = torch.stack([self.dataset[i]["video"] for i in range(min(len(self.dataset), len(videos)))])
+        write_video(self.run_dir / "real_vs_generated.mp4", side_by_side(make_grid(real), grid), fps=fps)
         # a still: one row of evenly spaced frames per clip, real clips beside generated ones
-        write_video(run_dir / "real_vs_generated.png", side_by_side(frame_strips(real[:6]), frame_strips(videos[:6])))
+        write_video(self.run_dir / "real_vs_generated.png",
+                    side_by_side(frame_strips(real[:6]), frame_strips(videos[:6])))
 
-    interrupted = False
-    stats_file = open(run_dir / "log.jsonl", "w")
+    # --- the run ---------------------------------------------------------------------------
+
+    def _prepare_run_dir(self, resuming: bool) -> None:
+        if not self.info.main:
+            return
+        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        if not resuming:
+            for old in (self.run_dir / "samples").glob("step-*"):  # a new run in the same folder starts clean
+                old.unlink()
+            (self.run_dir / "stats.jsonl").unlink(missing_ok=True)
+            if list_states(self.run_dir):
+                previous = self.run_dir / "checkpoints-previous"
+                shutil.rmtree(previous, ignore_errors=True)
+                (self.run_dir / "checkpoints").rename(previous)
+                log.warning("%s held training states of an earlier run: moved to %s (use --resume to continue "
+                            "a run)", self.run_dir, previous)
+            shutil.rmtree(self.run_dir / "tensorboard", ignore_errors=True)
+        (self.run_dir / "config.yaml").write_text(dump_yaml(self.cfg))
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stop_reason = signal.Signals(signum).name
+        # a second signal stops at once (Python's default handlers again)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def run(self, *, resume: str | Path | None = None, on_tick: Callable[["Trainer"], None] | None = None) -> Path:
+        tc, info = self.tc, self.info
+        if resume == "latest":
+            resume = self.run_dir if list_states(self.run_dir) else None
+            if resume is None and info.main:
+                self.echo(f"no training state in {self.run_dir} yet: starting afresh")
+        resuming = resume is not None
+        if resuming:
+            state = load_state(resume)
+            self.load_state_dict(state, Path(resume))
+            del state
+        self._prepare_run_dir(resuming)
+        dist.barrier(info)
+        n_params = sum(p.numel() for p in self.model.parameters())
+        if info.main:
+            self.monitor = Monitor(run_dir=self.run_dir, total_nimg=self.total_nimg, start_nimg=self.nimg,
+                                   progress=tc.progress, tensorboard=tc.tensorboard, echo=self.echo)
+            self.echo(
+                f"{'resuming' if resuming else 'training'} {MODELS.name_of_config(type(self.cfg.model))} "
+                f"({n_params / 1e6:.2f}M parameters) on {len(self.dataset)} clips of "
+                f"{self.cfg.data.frames}x{self.dataset.channels}x{self.cfg.data.resolution}x{self.cfg.data.resolution}"
+                f" | {info.world} process(es) on {self.device}, {str(self.dtype).replace('torch.', '')}"
+                f"{', channels-last' if self.channels_last else ''} | global batch {self.global_batch} | "
+                f"run folder {self.run_dir}" + (f" | from step {self.step}, {self.nimg / 1000:.3f} kimg" if resuming else ""))
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._on_signal)
+        budget_s = tc.minutes * 60 if tc.minutes is not None else math.inf
+        tick_nimg = max(1, int(round(tc.tick_kimg * 1000)))
+        start = tick_start = time.perf_counter()
+        elapsed0, tick_start_nimg, saved_at = self.elapsed_s, self.nimg, self.step
+        batches = self.batches()
+        try:
+            while self.nimg < self.total_nimg:
+                if not info.distributed and (self.stop_reason or time.perf_counter() - start >= budget_s):
+                    break
+                micro = next(batches)
+                self.apply_lr()
+                self.run_step(micro)
+                self.step += 1
+                self.nimg += self.global_batch
+                self.batch_in_epoch += 1
+                self.elapsed_s = elapsed0 + time.perf_counter() - start
+                if self.monitor:
+                    self.monitor.advance(self.global_batch)
+                if self.nimg // tick_nimg > (self.nimg - self.global_batch) // tick_nimg or self.nimg >= self.total_nimg:
+                    self.end_tick(tick_start, self.nimg - tick_start_nimg)
+                    if self.tick % tc.checkpoint_ticks == 0:
+                        saved_at = self.step
+                    tick_start, tick_start_nimg = time.perf_counter(), self.nimg
+                    if on_tick is not None:
+                        on_tick(self)
+                    if info.distributed:  # every rank must agree to stop at the same step
+                        over = time.perf_counter() - start >= budget_s
+                        if dist.any_true(info, bool(self.stop_reason) or over):
+                            self.stop_reason = self.stop_reason or "time budget"
+                            break
+        finally:  # a second Ctrl-C raises KeyboardInterrupt mid-step: no state is saved from a torn step
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        if self.step != saved_at:
+            self.save_checkpoint()
+        if info.main:
+            self.export()
+            self.write_final()
+            minutes = (time.perf_counter() - start) / 60
+            how = f" (stopped by {self.stop_reason}; continue with --resume)" if self.stop_reason else ""
+            self.monitor.write(f"done: step {self.step}, {self.nimg / 1000:.3f} kimg, {minutes:.1f} min{how}")
+            self.monitor.close()
+        dist.barrier(info)  # the other ranks wait for rank 0's last writes, then all leave together
+        return self.run_dir
+
+
+def train(cfg: ExperimentConfig, *, resume: str | Path | None = None, echo: Callable[[str], None] = _echo,
+          on_tick: Callable[[Trainer], None] | None = None) -> Path:
+    """Train the model described by ``cfg``; returns the run folder.
+
+    ``resume``: a training-state file or a run folder (its newest state), or ``"latest"``
+    for the newest state in ``cfg.run_dir`` (a fresh start when there is none yet, so a
+    preempted job can be relaunched with the same command). ``on_tick(trainer)`` is called
+    after every tick on every process.
+    """
+    trainer = Trainer(cfg, echo=echo)
     try:
-        while nimg < total and time.perf_counter() - start < budget_s:
-            real = next(batches)["video"].to(device, non_blocking=True)
-            losses = trainer.step(real, nimg)
-            step += 1
-            nimg += real.shape[0]
-            if step % cfg.train.log_every == 0:
-                now = time.perf_counter()
-                values = {k: float(v) for k, v in losses.items()}  # the only device sync of the step
-                bad = [k for k, v in values.items() if not math.isfinite(v)]
-                if bad:
-                    raise VidgenError(
-                        f"{bad[0]} became {values[bad[0]]} at step {step}; the last export in {run_dir} is kept",
-                        hint="lower the learning rates (train.lr_g, train.lr_d) or use train.precision=fp32",
-                    )
-                record = {
-                    "step": step, "kimg": round(nimg / 1000, 3), "seconds": round(now - start, 2),
-                    "clips_per_s": round((nimg - last_nimg) / (now - last_log), 2), **values,
-                }
-                stats_file.write(json.dumps(record) + "\n")
-                stats_file.flush()
-                echo(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
-                last_log, last_nimg = now, nimg
-            if step % cfg.train.snapshot_every == 0:
-                snapshot()
-    except KeyboardInterrupt:
-        interrupted = True
-        echo(f"interrupted at step {step}: exporting what was trained")
+        return trainer.run(resume=resume, on_tick=on_tick)
     finally:
-        stats_file.close()
-    snapshot(final=True)
-    elapsed = time.perf_counter() - start
-    echo(f"done: {step} steps, {nimg / 1000:.2f} kimg in {elapsed / 60:.1f} min"
-         + (" (interrupted)" if interrupted else ""))
-    return run_dir
+        if trainer.monitor is not None:
+            trainer.monitor.close()
+        dist.teardown(trainer.info)

@@ -43,11 +43,12 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_precision(name: str, device: torch.device) -> torch.dtype:
-    """``auto`` -> bf16 where the hardware runs it fast, else fp32."""
-    if name == "fp32":
-        return torch.float32
-    if name == "bf16":
-        return torch.bfloat16
+    """``auto`` -> bf16 where the hardware runs it fast (fp16 on GPUs without bf16), else fp32."""
+    explicit = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if name in explicit:
+        if name == "fp16" and device.type != "cuda":
+            raise ConfigError("fp16 training needs a CUDA GPU", hint="use train.precision=bf16 or fp32 on the CPU")
+        return explicit[name]
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32

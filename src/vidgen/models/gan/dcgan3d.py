@@ -30,11 +30,16 @@ class DCGAN3DConfig:
     g_norm: Literal["batch", "none"] = "batch"
     d_norm: Literal["batch", "none"] = "batch"
     loss: Literal["nonsaturating"] = "nonsaturating"  # see models/gan/losses.py
+    r1_gamma: float = 0.0  # R1 gradient penalty weight on real clips (0: off)
+    r1_interval: int = 16  # lazy regularisation: the penalty runs every N steps
 
     def __post_init__(self) -> None:
         for name in ("z_dim", "g_channels", "d_channels", "max_channels"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        if self.r1_gamma < 0 or self.r1_interval < 1:
+            raise ConfigError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, "
+                              f"got {self.r1_gamma} and {self.r1_interval}")
 
 
 def plan_stages(frames: int, resolution: int) -> tuple[int, int]:

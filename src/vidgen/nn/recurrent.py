@@ -1,0 +1,248 @@
+"""Recurrent building blocks of the next-frame predictors.
+
+- :class:`ConvLSTMCell`: the convolutional LSTM of Shi et al. (2015), all four gates from
+  one convolution over ``[x, h]``.
+- :class:`SpatioTemporalLSTMCell`: the ST-LSTM of PredRNN (Wang et al., 2017), which adds
+  a spatio-temporal memory ``M`` that the model passes up the layer stack and then from
+  the top layer at ``t - 1`` to the bottom layer at ``t`` (the zigzag flow).
+- :func:`patchify` / :func:`unpatchify`: space-to-depth, so the recurrent layers run on
+  ``H/p x W/p`` maps (OpenSTL uses ``p = 4`` for 64x64 Moving MNIST).
+- :func:`teacher_forcing_mask` and :func:`check_rollout_args`: the parts of the predictor
+  interface (``forward(context, *, future, target, teacher_forcing, generator)``) that
+  every predictor shares, kept here so the architectures do not inherit from each other.
+
+Layer norm is optional in both cells. It is ``GroupNorm`` with one group per gate: a layer
+norm over ``[C, H, W]`` of each gate's pre-activation with a per-channel affine. Unlike
+OpenSTL's ``LayerNorm([C, H, W])`` it does not fix the spatial size at construction, so
+one network runs at any resolution divisible by the patch size.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import torch
+from torch import Tensor, nn
+
+
+def patchify(x: Tensor, patch_size: int) -> Tensor:
+    """Space-to-depth: ``x [B, T, C, H, W] -> [B, T, C*p*p, H/p, W/p]``.
+
+    Any number of leading dimensions is accepted (``[..., C, H, W]``). Channel ``c*p*p +
+    i*p + j`` of the output holds pixel ``(i, j)`` of each ``p x p`` patch of channel ``c``,
+    the order of :func:`torch.nn.functional.pixel_unshuffle`.
+    """
+    p = int(patch_size)
+    if p < 1:
+        raise ValueError(f"patch_size must be >= 1, got {patch_size}")
+    *lead, c, h, w = x.shape
+    if h % p or w % p:
+        raise ValueError(f"frames of {h}x{w} cannot be cut into {p}x{p} patches")
+    if p == 1:
+        return x
+    n = len(lead)
+    x = x.reshape(*lead, c, h // p, p, w // p, p)  # [..., C, H/p, p, W/p, p]
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)  # [..., C, p, p, H/p, W/p]
+    return x.reshape(*lead, c * p * p, h // p, w // p)
+
+
+def unpatchify(x: Tensor, patch_size: int) -> Tensor:
+    """Depth-to-space, the inverse of :func:`patchify`: ``[B, T, C*p*p, h, w] -> [B, T, C, h*p, w*p]``."""
+    p = int(patch_size)
+    if p < 1:
+        raise ValueError(f"patch_size must be >= 1, got {patch_size}")
+    *lead, cpp, h, w = x.shape
+    if cpp % (p * p):
+        raise ValueError(f"{cpp} channels are not a whole number of {p}x{p} patches")
+    if p == 1:
+        return x
+    n = len(lead)
+    c = cpp // (p * p)
+    x = x.reshape(*lead, c, p, p, h, w)  # [..., C, p, p, H/p, W/p]
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)  # [..., C, H/p, p, W/p, p]
+    return x.reshape(*lead, c, h * p, w * p)
+
+
+def _check_kernel(kernel_size: int) -> int:
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd and >= 1 (for 'same' padding), got {kernel_size}")
+    return kernel_size // 2
+
+
+def _gate_norm(gates: int, channels: int, enabled: bool) -> nn.Module:
+    # one group per gate: each gate's pre-activation is normalised over its own [C, H, W]
+    return nn.GroupNorm(gates, gates * channels) if enabled else nn.Identity()
+
+
+class ConvLSTMCell(nn.Module):
+    """Convolutional LSTM cell (Shi et al., 2015), without peephole connections.
+
+    ``i, f, g, o = conv([x, h])``; ``c' = sigmoid(f + forget_bias) * c + sigmoid(i) * tanh(g)``;
+    ``h' = sigmoid(o) * tanh(c')``. The peepholes of the paper are left out, as in OpenSTL
+    and most later ConvLSTM code.
+
+    Args:
+        in_channels: channels of the input ``x``.
+        hidden_channels: channels of ``h`` and ``c``.
+        kernel_size: odd kernel of the gate convolution ('same' padding).
+        layer_norm: normalise each gate's pre-activation (see the module docstring).
+        forget_bias: added to the forget gate's pre-activation so the cell starts by remembering.
+    """
+
+    def __init__(
+        self, *, in_channels: int, hidden_channels: int, kernel_size: int = 5, layer_norm: bool = False,
+        forget_bias: float = 1.0,
+    ):
+        super().__init__()
+        pad = _check_kernel(kernel_size)
+        self.hidden_channels = hidden_channels
+        self.forget_bias = float(forget_bias)
+        self.conv = nn.Conv2d(in_channels + hidden_channels, 4 * hidden_channels, kernel_size, padding=pad,
+                              bias=not layer_norm)
+        self.norm = _gate_norm(4, hidden_channels, layer_norm)
+
+    def initial_state(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Zero ``(h, c)``, each ``[B, hidden, H, W]``, on ``x``'s device and dtype."""
+        z = x.new_zeros(x.shape[0], self.hidden_channels, x.shape[2], x.shape[3])
+        return z, z
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """One step: ``x [B, C_in, H, W]``, ``state (h, c)`` each ``[B, hidden, H, W]`` or None (zeros).
+
+        Returns the new ``(h, c)``.
+        """
+        h, c = self.initial_state(x) if state is None else state
+        gates = self.norm(self.conv(torch.cat([x, h], dim=1)))  # [B, 4*hidden, H, W]
+        i, f, g, o = gates.chunk(4, dim=1)
+        c = torch.sigmoid(f + self.forget_bias) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, c
+
+
+class SpatioTemporalLSTMCell(nn.Module):
+    """The ST-LSTM cell of PredRNN (Wang et al., NeurIPS 2017, eq. 3).
+
+    With ``*`` a convolution::
+
+        g  = tanh(W_xg * x + W_hg * h)            g' = tanh(W'_xg * x + W_mg * m)
+        i  = sigm(W_xi * x + W_hi * h)            i' = sigm(W'_xi * x + W_mi * m)
+        f  = sigm(W_xf * x + W_hf * h + fb)       f' = sigm(W'_xf * x + W_mf * m + fb)
+        c' = f * c + i * g                        m' = f' * m + i' * g'
+        o  = sigm(W_xo * x + W_ho * h + W_co * c' + W_mo * m')
+        h' = o * tanh(W_1x1 * [c', m'])
+
+    ``c`` is the temporal memory of this layer (carried from ``t - 1``); ``m`` is the
+    spatio-temporal memory coming from the layer below at ``t`` (or, for the bottom layer,
+    from the top layer at ``t - 1``). The x-terms come from one convolution (7 gates), the
+    h-terms from another (4), the m-terms from a third (3), as in the authors' code.
+
+    Args:
+        in_channels: channels of the input ``x``.
+        hidden_channels: channels of ``h``, ``c`` and ``m`` (the memory ``m`` must have this
+            width on the way in too, so a stack that shares it has one width throughout).
+        kernel_size: odd kernel of the gate convolutions ('same' padding).
+        layer_norm: normalise each gate's pre-activation (see the module docstring).
+        forget_bias: added to both forget gates' pre-activations.
+    """
+
+    def __init__(
+        self, *, in_channels: int, hidden_channels: int, kernel_size: int = 5, layer_norm: bool = False,
+        forget_bias: float = 1.0,
+    ):
+        super().__init__()
+        pad = _check_kernel(kernel_size)
+        hc = hidden_channels
+        self.hidden_channels = hc
+        self.forget_bias = float(forget_bias)
+        # one bias per gate is enough: the x-convolution carries it (or the norms do)
+        self.conv_x = nn.Conv2d(in_channels, 7 * hc, kernel_size, padding=pad, bias=not layer_norm)
+        self.conv_h = nn.Conv2d(hc, 4 * hc, kernel_size, padding=pad, bias=False)
+        self.conv_m = nn.Conv2d(hc, 3 * hc, kernel_size, padding=pad, bias=False)
+        self.conv_o = nn.Conv2d(2 * hc, hc, kernel_size, padding=pad, bias=False)  # W_co * c' + W_mo * m'
+        self.conv_last = nn.Conv2d(2 * hc, hc, 1)  # W_1x1
+        self.norm_x = _gate_norm(7, hc, layer_norm)
+        self.norm_h = _gate_norm(4, hc, layer_norm)
+        self.norm_m = _gate_norm(3, hc, layer_norm)
+        self.norm_o = _gate_norm(1, hc, layer_norm)
+
+    def zeros(self, x: Tensor) -> Tensor:
+        """One zero state ``[B, hidden, H, W]`` (for ``h``, ``c`` or ``m``) on ``x``'s device and dtype."""
+        return x.new_zeros(x.shape[0], self.hidden_channels, x.shape[2], x.shape[3])
+
+    def forward(
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None, memory: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """One step: ``x [B, C_in, H, W]``; ``state (h, c)`` and ``memory m``, each ``[B, hidden, H, W]``
+        or None (zeros). Returns ``(h', c', m')``, each ``[B, hidden, H, W]``."""
+        h, c = (self.zeros(x), self.zeros(x)) if state is None else state
+        m = self.zeros(x) if memory is None else memory
+        xi, xf, xg, xi_m, xf_m, xg_m, xo = self.norm_x(self.conv_x(x)).chunk(7, dim=1)
+        hi, hf, hg, ho = self.norm_h(self.conv_h(h)).chunk(4, dim=1)
+        mi, mf, mg = self.norm_m(self.conv_m(m)).chunk(3, dim=1)
+
+        c = torch.sigmoid(xf + hf + self.forget_bias) * c + torch.sigmoid(xi + hi) * torch.tanh(xg + hg)
+        m = torch.sigmoid(xf_m + mf + self.forget_bias) * m + torch.sigmoid(xi_m + mi) * torch.tanh(xg_m + mg)
+        cm = torch.cat([c, m], dim=1)  # [B, 2*hidden, H, W]
+        o = torch.sigmoid(xo + ho + self.norm_o(self.conv_o(cm)))
+        h = o * torch.tanh(self.conv_last(cm))
+        return h, c, m
+
+
+def teacher_forcing_mask(
+    batch: int, probability: float, *, generator: torch.Generator | None, device: torch.device
+) -> Tensor | None:
+    """Which samples take the true frame as their next input: bool ``[B]``, or None for none.
+
+    ``probability <= 0`` returns None and ``>= 1`` all True, both without drawing; in between
+    one uniform number per sample is drawn from ``generator`` (on the generator's own device,
+    so a CPU generator drives a GPU model) or from the global RNG when it is None.
+    """
+    if probability <= 0.0:
+        return None
+    if probability >= 1.0:
+        return torch.ones(batch, dtype=torch.bool, device=device)
+    draw_device = generator.device if generator is not None else device
+    u = torch.rand(batch, generator=generator, device=draw_device)
+    return (u < probability).to(device)
+
+
+def mix_inputs(mask: Tensor | None, true: Tensor, predicted: Tensor) -> Tensor:
+    """Per sample, the true frame where ``mask`` is set, else the prediction (both ``[B, ...]``)."""
+    if mask is None:
+        return predicted
+    return torch.where(mask.view(-1, *([1] * (true.dim() - 1))), true.to(predicted.dtype), predicted)
+
+
+def check_rollout_args(
+    context: Tensor, *, future: int, target: Tensor | None, teacher_forcing: float, channels: int
+) -> None:
+    """Validate the arguments of a predictor's ``forward`` (see ``vidgen.models.predictor``).
+
+    ``context [B, Tc, C, H, W]`` with ``Tc >= 1`` and ``C == channels``; ``future >= 1``;
+    ``teacher_forcing`` in ``[0, 1]``; when it is positive, ``target [B, >= future - 1, C, H, W]``
+    (the last future frame is never fed back, so it may be missing).
+    """
+    if context.dim() != 5:
+        raise ValueError(f"context must be [B, T, C, H, W], got shape {tuple(context.shape)}")
+    b, t, c, h, w = context.shape
+    if t < 1:
+        raise ValueError("context must hold at least one frame")
+    if c != channels:
+        raise ValueError(f"this model predicts {channels}-channel frames, the context has {c} channels")
+    try:
+        whole = not isinstance(future, bool) and operator.index(future) >= 1
+    except TypeError:
+        whole = False
+    if not whole:
+        raise ValueError(f"future must be an integer >= 1, got {future!r}")
+    if not 0.0 <= teacher_forcing <= 1.0:
+        raise ValueError(f"teacher_forcing is a probability in [0, 1], got {teacher_forcing}")
+    if teacher_forcing > 0.0:
+        if target is None:
+            raise ValueError("teacher_forcing > 0 needs the ground-truth future as target")
+        if target.dim() != 5 or target.shape[0] != b or tuple(target.shape[2:]) != (c, h, w):
+            raise ValueError(f"target must be [{b}, T, {c}, {h}, {w}], got {tuple(target.shape)}")
+        if target.shape[1] < future - 1:
+            raise ValueError(
+                f"target holds {target.shape[1]} frames, teacher forcing {future} steps needs {future - 1}"
+            )
