@@ -109,6 +109,12 @@ def _to_unit(x: torch.Tensor, *, dtype: torch.dtype, clamp: bool) -> torch.Tenso
     return (x + 1.0) * 0.5
 
 
+def _unit_diff(pred: torch.Tensor, target: torch.Tensor, *, dtype: torch.dtype, clamp: bool) -> torch.Tensor:
+    """Checked ``pred - target`` on the [0, 1] scale, ``[B, T, C, H, W]`` in ``dtype`` (only ``pred`` clamped)."""
+    _check_pair(pred, target)
+    return _to_unit(pred, dtype=dtype, clamp=clamp) - _to_unit(target, dtype=dtype, clamp=False)
+
+
 # ---------------------------------------------------------------------------------------
 # per-frame functions: [B, T, C, H, W] pairs -> [B, T]
 # ---------------------------------------------------------------------------------------
@@ -128,9 +134,7 @@ def mse_per_frame(
         ``[B, T]`` in ``dtype``: ``sum_{c,h,w} (p01 - t01)^2``. Divide by ``C * H * W``
         for the per-pixel MSE.
     """
-    _check_pair(pred, target)
-    diff = _to_unit(pred, dtype=dtype, clamp=clamp) - _to_unit(target, dtype=dtype, clamp=False)
-    return diff.square().sum(dim=(2, 3, 4))
+    return _unit_diff(pred, target, dtype=dtype, clamp=clamp).square().sum(dim=(2, 3, 4))
 
 
 def mae_per_frame(
@@ -145,9 +149,7 @@ def mae_per_frame(
     Returns:
         ``[B, T]`` in ``dtype``: ``sum_{c,h,w} |p01 - t01|``.
     """
-    _check_pair(pred, target)
-    diff = _to_unit(pred, dtype=dtype, clamp=clamp) - _to_unit(target, dtype=dtype, clamp=False)
-    return diff.abs().sum(dim=(2, 3, 4))
+    return _unit_diff(pred, target, dtype=dtype, clamp=clamp).abs().sum(dim=(2, 3, 4))
 
 
 def _psnr_from_mse_pixel(mse_pixel: torch.Tensor) -> torch.Tensor:

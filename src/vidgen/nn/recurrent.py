@@ -7,9 +7,11 @@
   the top layer at ``t - 1`` to the bottom layer at ``t`` (the zigzag flow).
 - :func:`patchify` / :func:`unpatchify`: space-to-depth, so the recurrent layers run on
   ``H/p x W/p`` maps (OpenSTL uses ``p = 4`` for 64x64 Moving MNIST).
-- :func:`teacher_forcing_mask` and :func:`check_rollout_args`: the parts of the predictor
-  interface (``forward(context, *, future, target, teacher_forcing, generator)``) that
-  every predictor shares, kept here so the architectures do not inherit from each other.
+- :func:`stack_cells`: a stack of cells, each layer reading the hidden state of the one below.
+- :func:`rollout`, with :func:`check_rollout_args`, :func:`teacher_forcing_mask` and
+  :func:`mix_inputs`: the predictor interface (``forward(context, *, future, target,
+  teacher_forcing, generator)``) that every predictor shares, kept here so the
+  architectures do not inherit from each other.
 
 Layer norm is optional in both cells. It is ``GroupNorm`` with one group per gate: a layer
 norm over ``[C, H, W]`` of each gate's pre-activation with a per-channel affine. Unlike
@@ -20,6 +22,7 @@ one network runs at any resolution divisible by the patch size.
 from __future__ import annotations
 
 import operator
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -188,6 +191,20 @@ class SpatioTemporalLSTMCell(nn.Module):
         return h, c, m
 
 
+def stack_cells(
+    cell: Callable[..., nn.Module], *, in_channels: int, hidden: tuple[int, ...], kernel_size: int, layer_norm: bool
+) -> nn.ModuleList:
+    """``len(hidden)`` cells, bottom to top: layer ``i`` reads ``hidden[i - 1]`` channels (``in_channels`` for 0).
+
+    ``cell`` is a cell class such as :class:`ConvLSTMCell` or :class:`SpatioTemporalLSTMCell`.
+    """
+    widths = (in_channels, *hidden)
+    return nn.ModuleList(
+        cell(in_channels=widths[i], hidden_channels=widths[i + 1], kernel_size=kernel_size, layer_norm=layer_norm)
+        for i in range(len(hidden))
+    )
+
+
 def teacher_forcing_mask(
     batch: int, probability: float, *, generator: torch.Generator | None, device: torch.device
 ) -> Tensor | None:
@@ -246,3 +263,62 @@ def check_rollout_args(
             raise ValueError(
                 f"target holds {target.shape[1]} frames, teacher forcing {future} steps needs {future - 1}"
             )
+
+
+def rollout(
+    context: Tensor,
+    *,
+    future: int,
+    target: Tensor | None,
+    teacher_forcing: float,
+    generator: torch.Generator | None,
+    channels: int,
+    step: Callable[[Tensor, Any], tuple[Tensor, Any]],
+    state: Any = None,
+    readout: Callable[[Tensor], Tensor] | None = None,
+    patch_size: int = 1,
+) -> Tensor:
+    """The forward pass of a recurrent predictor: warm up on the context, then predict frame by frame.
+
+    The frames are patchified (``p = patch_size``); ``step`` reads the context frames one by
+    one (their outputs are dropped); from the last context frame on, each step's output goes
+    through ``readout`` to give the next frame, and the step after reads either that
+    prediction or, with probability ``teacher_forcing`` per sample, the true frame
+    (scheduled sampling, Bengio et al. 2015). The rollout may run past the training horizon.
+
+    Args:
+        context: ``[B, Tc, C, H, W]`` in ``[-1, 1]``, any ``Tc >= 1``; ``H, W`` divisible by ``p``.
+        future: number of frames to predict, any ``>= 1``.
+        target: ``[B, >= future - 1, C, H, W]``, the ground-truth future, read only when
+            ``teacher_forcing > 0`` (and then only its first ``future - 1`` frames).
+        teacher_forcing: probability that a future step's input is the true previous frame
+            instead of the model's own prediction, drawn per sample and per step.
+        generator: the RNG of those draws (CPU or the input's device); None uses the global RNG.
+        channels: the ``C`` the model predicts (checked against ``context``).
+        step: ``(x [B, C*p*p, H/p, W/p], state) -> (output, new state)``, one time step.
+        state: the initial state passed to the first ``step``.
+        readout: ``output -> next frame [B, C*p*p, H/p, W/p]``; None keeps the output as it is.
+        patch_size: the space-to-depth factor ``p``.
+
+    Returns:
+        ``[B, future, C, H, W]``, a new tensor.
+    """
+    check_rollout_args(context, future=future, target=target, teacher_forcing=teacher_forcing, channels=channels)
+    batch, t_context = context.shape[:2]
+    frames = patchify(context, patch_size)  # [B, Tc, C*p*p, H/p, W/p]
+    truth = None
+    if teacher_forcing > 0.0 and future > 1:
+        truth = patchify(target[:, : future - 1], patch_size)  # [B, future-1, C*p*p, H/p, W/p]
+
+    for t in range(t_context - 1):  # warm-up on the context; its next-frame guesses are not needed
+        _, state = step(frames[:, t], state)
+
+    x = frames[:, -1]
+    preds: list[Tensor] = []
+    for k in range(future):
+        if k > 0:
+            mask = teacher_forcing_mask(batch, teacher_forcing, generator=generator, device=context.device)
+            x = preds[-1] if mask is None else mix_inputs(mask, truth[:, k - 1], preds[-1])
+        out, state = step(x, state)
+        preds.append(out if readout is None else readout(out))  # [B, C*p*p, H/p, W/p]
+    return unpatchify(torch.stack(preds, dim=1), patch_size)  # [B, future, C, H, W]

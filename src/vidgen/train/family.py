@@ -72,7 +72,23 @@ class StepContext:
         self.batch = batch
         self.cache = cache
         self.device: torch.device = engine.device
-        self.step: int = engine.step
+        self.step: int = engine.step  # steps done before this one
+        self.nimg: int = engine.nimg  # clips seen before this step
+        self._generator: torch.Generator | None = None
+
+    @property
+    def generator(self) -> torch.Generator:
+        """A CPU generator for the model's own draws (e.g. scheduled sampling) in this micro-batch.
+
+        Seeded from (seed, step, rank, micro-batch): reproducible and resumable without state.
+        """
+        if self._generator is None:
+            e = self._engine
+            seed = e.cfg.seed
+            for part in (self.step, e.info.rank, self._micro):
+                seed = (seed * 1_000_003 + part) % 2**63
+            self._generator = torch.Generator().manual_seed(seed)
+        return self._generator
 
     def net(self, name: str) -> nn.Module:
         """The network ``name``: the DistributedDataParallel wrapper when this phase trains it."""

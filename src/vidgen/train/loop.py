@@ -47,13 +47,17 @@ log = logging.getLogger("vidgen.train")
 STATE_FORMAT = 1
 
 
-def build_family(model: nn.Module, *, num_samples: int) -> Family:
+def build_family(model: nn.Module, *, dataset: ClipDataset, num_samples: int) -> Family:
     """The training recipe of the model's family (the ``family`` its registry entry names)."""
     family = MODELS.get(MODELS.name_of_config(type(model.config))).meta.get("family")
     if family == "gan":
         from vidgen.train.gan import GANFamily
 
         return GANFamily(model=model, num_samples=num_samples)
+    if family == "predictor":
+        from vidgen.train.predictor import PredictorFamily
+
+        return PredictorFamily(model=model, dataset=dataset, num_samples=num_samples)
     raise VidgenError(f"no training recipe for the model family {family!r}")
 
 
@@ -161,7 +165,7 @@ class Trainer:
             tc.channels_last == "auto" and self.device.type == "cpu" and self.dtype == torch.bfloat16)
         if self.channels_last:
             _to_channels_last(self.model)
-        self.family = build_family(self.model, num_samples=tc.num_samples)
+        self.family = build_family(self.model, dataset=self.dataset, num_samples=tc.num_samples)
         self.nets = self.family.networks
         self.opts = self.family.optimizers(tc)
         for opt in self.opts.values():

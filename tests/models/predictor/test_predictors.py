@@ -20,15 +20,6 @@ LEARNED = {"convlstm": (ConvLSTM, ConvLSTMConfig), "predrnn": (PredRNN, PredRNNC
 ALL = {**LEARNED, "copy_last": (CopyLast, CopyLastConfig)}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # the models are tiny: one thread is fastest, and it does not fight other work for the cores
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny(name: str, *, frames: int = 5, resolution: int = 8, channels: int = 1, context: int = 3, future: int = 2,
          **options):
     """A small predictor of ``name`` for ``[frames, channels, resolution, resolution]`` clips."""

@@ -16,15 +16,6 @@ from vidgen.nn.recurrent import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny tensors: one thread is fastest, and it does not fight other work for the cores
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("p", [1, 2, 4])
 def test_patchify_is_pixel_unshuffle_and_unpatchify_inverts_it(p):
     x = torch.randn(2, 3, 3, 8, 12)

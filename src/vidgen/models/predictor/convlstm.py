@@ -21,13 +21,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from vidgen.errors import ConfigError
-from vidgen.nn.recurrent import ConvLSTMCell, check_rollout_args, mix_inputs, patchify, teacher_forcing_mask, unpatchify
+from vidgen.models.predictor.common import check_clip, check_hidden, check_kernel_size, check_positive
+from vidgen.nn.recurrent import ConvLSTMCell, rollout, stack_cells
 from vidgen.registry import MODELS
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -46,34 +42,18 @@ class ConvLSTMConfig:
     layer_norm: bool = False  # normalise each gate's pre-activation (GroupNorm, one group per gate)
 
     def __post_init__(self) -> None:
-        if isinstance(self.hidden, (str, bytes)) or not isinstance(self.hidden, (list, tuple)):
-            raise ConfigError(f"model.hidden must be a list of channel counts, got {self.hidden!r}",
-                              hint="for example model.hidden=[64,64,64,64]")
-        self.hidden = tuple(self.hidden)  # a list (Python or YAML) is stored as a tuple
-        if not self.hidden or not all(_is_int(h) and h >= 1 for h in self.hidden):
-            raise ConfigError(f"model.hidden must be a non-empty list of positive integers, got {list(self.hidden)}",
-                              hint="for example model.hidden=[64,64,64,64]")
-        if not _is_int(self.kernel_size) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ConfigError(f"model.kernel_size must be an odd integer >= 1, got {self.kernel_size!r}",
-                              hint="the gate convolutions pad to keep the size; use 3 or 5")
-        for name in ("patch_size", "context", "future"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ConfigError(f"model.{name} must be an integer >= 1, got {value!r}")
+        self.hidden = check_hidden(self.hidden)  # a list (Python or YAML) is stored as a tuple
+        check_kernel_size(self.kernel_size)
+        check_positive(self, ("patch_size", "context", "future"))
 
 
 @MODELS.register("convlstm", config=ConvLSTMConfig, family="predictor")
 class ConvLSTM(nn.Module):
     """Stacked-ConvLSTM next-frame predictor on patchified frames.
 
-    Args:
-        config: widths, kernel, patch size and the ``context -> future`` training split.
-        frames, resolution, channels: the training clip shape ``[T, C, H, W]``; ``T`` must be at
-            least ``context + future`` and ``H = W = resolution`` divisible by the patch size.
-        num_classes: unused (kept for a uniform constructor).
-
-    ``forward(context [B, Tc, C, H, W], *, future, target=None, teacher_forcing=0.0,
-    generator=None) -> [B, future, C, H, W]`` in ``[-1, 1]``.
+    Built and called like every predictor (see :mod:`vidgen.models.predictor`): the training
+    clips need ``context + future`` frames, and the resolution must be divisible by
+    ``config.patch_size``; any context length and any ``future`` work at prediction time.
     """
 
     trainable = True  # the training loop optimises it (see CopyLast for a model it skips)
@@ -83,20 +63,8 @@ class ConvLSTM(nn.Module):
     ):
         super().__init__()
         p = config.patch_size
-        if resolution % p:
-            raise ConfigError(
-                f"convlstm: resolution {resolution} is not divisible by model.patch_size={p}",
-                hint=f"set model.patch_size to a divisor of {resolution} (OpenSTL uses 4 at 64x64) "
-                f"or change data.resolution",
-            )
-        if frames < config.context + config.future:
-            raise ConfigError(
-                f"convlstm trains on clips of model.context + model.future = "
-                f"{config.context} + {config.future} frames, but data.frames is {frames}",
-                hint=f"set data.frames={config.context + config.future} or lower model.context / model.future",
-            )
-        if channels < 1:
-            raise ConfigError(f"convlstm: frames need at least one channel, got {channels}")
+        check_clip("convlstm", context=config.context, future=config.future, frames=frames, resolution=resolution,
+                   channels=channels, patch_size=p)
         self.config = config
         self.context = config.context
         self.future = config.future
@@ -104,12 +72,8 @@ class ConvLSTM(nn.Module):
         self.patch_size = p
 
         patch_channels = channels * p * p
-        widths = (patch_channels, *config.hidden)
-        self.cells = nn.ModuleList(
-            ConvLSTMCell(in_channels=widths[i], hidden_channels=widths[i + 1], kernel_size=config.kernel_size,
-                         layer_norm=config.layer_norm)
-            for i in range(len(config.hidden))
-        )
+        self.cells = stack_cells(ConvLSTMCell, in_channels=patch_channels, hidden=config.hidden,
+                                 kernel_size=config.kernel_size, layer_norm=config.layer_norm)
         self.head = nn.Conv2d(config.hidden[-1], patch_channels, kernel_size=1)  # top h -> next frame's patches
 
     def _step(
@@ -122,6 +86,10 @@ class ConvLSTM(nn.Module):
             new_states.append((x, c))
         return x, new_states
 
+    def _readout(self, top: Tensor) -> Tensor:
+        """Top hidden state ``[B, hidden, h, w]`` -> next frame's patches ``[B, C*p*p, h, w]`` in ``[-1, 1]``."""
+        return torch.tanh(self.head(top))
+
     def forward(
         self,
         context: Tensor,
@@ -131,40 +99,11 @@ class ConvLSTM(nn.Module):
         teacher_forcing: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Predict ``future`` frames after ``context``.
+        """Predict ``future`` frames after ``context [B, Tc, C, H, W]``: ``[B, future, C, H, W]`` in ``[-1, 1]``.
 
-        Args:
-            context: ``[B, Tc, C, H, W]`` in ``[-1, 1]``, any ``Tc >= 1``; ``H, W`` divisible by the patch size.
-            future: number of frames to predict; may exceed ``self.future`` (autoregressive rollout).
-            target: ``[B, >= future, C, H, W]``, the ground-truth future, read only when
-                ``teacher_forcing > 0`` (and then only its first ``future - 1`` frames).
-            teacher_forcing: probability that a future step's input is the true previous frame
-                instead of the model's own prediction, drawn per sample and per step.
-            generator: the RNG of those draws (CPU or the input's device); None uses the global RNG.
-
-        Returns:
-            ``[B, future, C, H, W]`` in ``[-1, 1]``.
+        ``future`` may exceed ``self.future`` (autoregressive rollout); the arguments are
+        those of :func:`vidgen.nn.recurrent.rollout`.
         """
-        check_rollout_args(context, future=future, target=target, teacher_forcing=teacher_forcing,
-                           channels=self.channels)
-        p = self.patch_size
-        batch, t_context = context.shape[:2]
-        frames = patchify(context, p)  # [B, Tc, C*p*p, H/p, W/p]
-        truth = None
-        if teacher_forcing > 0.0 and future > 1:
-            truth = patchify(target[:, : future - 1], p)  # [B, future-1, C*p*p, H/p, W/p]
-
-        states: list[tuple[Tensor, Tensor] | None] = [None] * len(self.cells)
-        for t in range(t_context - 1):  # warm-up on the context; its next-frame guesses are not needed
-            _, states = self._step(frames[:, t], states)
-
-        x = frames[:, -1]
-        preds: list[Tensor] = []
-        for k in range(future):
-            if k > 0:
-                mask = teacher_forcing_mask(batch, teacher_forcing, generator=generator, device=context.device)
-                x = preds[-1] if mask is None else mix_inputs(mask, truth[:, k - 1], preds[-1])
-            top, states = self._step(x, states)
-            preds.append(torch.tanh(self.head(top)))  # [B, C*p*p, H/p, W/p]
-        out = torch.stack(preds, dim=1)  # [B, future, C*p*p, H/p, W/p]
-        return unpatchify(out, p)  # [B, future, C, H, W]
+        return rollout(context, future=future, target=target, teacher_forcing=teacher_forcing, generator=generator,
+                       channels=self.channels, step=self._step, state=[None] * len(self.cells),
+                       readout=self._readout, patch_size=self.patch_size)

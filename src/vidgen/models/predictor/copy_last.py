@@ -25,13 +25,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from vidgen.errors import ConfigError
-from vidgen.nn.recurrent import check_rollout_args, mix_inputs, teacher_forcing_mask
+from vidgen.models.predictor.common import check_clip, check_positive
+from vidgen.nn.recurrent import rollout
 from vidgen.registry import MODELS
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -42,24 +38,20 @@ class CopyLastConfig:
     future: int = 10  # frames it predicts
 
     def __post_init__(self) -> None:
-        for name in ("context", "future"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ConfigError(f"model.{name} must be an integer >= 1, got {value!r}")
+        check_positive(self, ("context", "future"))
+
+
+def _copy(x: Tensor, state: None) -> tuple[Tensor, None]:
+    """The whole "model": each step predicts its input."""
+    return x, state
 
 
 @MODELS.register("copy_last", config=CopyLastConfig, family="predictor")
 class CopyLast(nn.Module):
     """Predicts the last context frame for every future frame; no parameters (``trainable = False``).
 
-    Args:
-        config: the ``context -> future`` split.
-        frames, resolution, channels: the clip shape ``[T, C, H, W]``; ``T`` must be at least
-            ``context + future``. Any resolution works.
-        num_classes: unused (kept for a uniform constructor).
-
-    ``forward(context [B, Tc, C, H, W], *, future, target=None, teacher_forcing=0.0,
-    generator=None) -> [B, future, C, H, W]``.
+    Built and called like every predictor (see :mod:`vidgen.models.predictor`); the clips
+    need ``context + future`` frames, and any resolution works.
     """
 
     trainable = False  # no parameters: the training loop must not build an optimiser for it
@@ -68,14 +60,8 @@ class CopyLast(nn.Module):
         self, *, config: CopyLastConfig, frames: int, resolution: int, channels: int, num_classes: int = 0
     ):
         super().__init__()
-        if frames < config.context + config.future:
-            raise ConfigError(
-                f"copy_last is evaluated on clips of model.context + model.future = "
-                f"{config.context} + {config.future} frames, but data.frames is {frames}",
-                hint=f"set data.frames={config.context + config.future} or lower model.context / model.future",
-            )
-        if channels < 1:
-            raise ConfigError(f"copy_last: frames need at least one channel, got {channels}")
+        check_clip("copy_last", context=config.context, future=config.future, frames=frames, resolution=resolution,
+                   channels=channels, uses="is evaluated on")
         self.config = config
         self.context = config.context
         self.future = config.future
@@ -90,25 +76,11 @@ class CopyLast(nn.Module):
         teacher_forcing: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Repeat the last context frame ``future`` times.
+        """Repeat the last context frame ``[B, Tc, C, H, W]`` ``future`` times: ``[B, future, C, H, W]``.
 
-        Args:
-            context: ``[B, Tc, C, H, W]`` in ``[-1, 1]``, any ``Tc >= 1``.
-            future: number of frames to predict (any ``>= 1``).
-            target: ``[B, >= future, C, H, W]``, the ground-truth future, read only when
-                ``teacher_forcing > 0`` (and then only its first ``future - 1`` frames).
-            teacher_forcing: probability that a step copies the true previous frame instead of
-                the previous prediction, drawn per sample and per step (as in the learned models).
-            generator: the RNG of those draws; None uses the global RNG.
-
-        Returns:
-            ``[B, future, C, H, W]``, a new tensor (never a view of ``context``).
+        The arguments are those of :func:`vidgen.nn.recurrent.rollout`; with teacher forcing,
+        a step copies the true previous frame instead of the previous prediction. The result
+        is a new tensor, never a view of ``context``.
         """
-        check_rollout_args(context, future=future, target=target, teacher_forcing=teacher_forcing,
-                           channels=self.channels)
-        batch = context.shape[0]
-        preds = [context[:, -1]]  # [B, C, H, W]
-        for k in range(1, future):
-            mask = teacher_forcing_mask(batch, teacher_forcing, generator=generator, device=context.device)
-            preds.append(preds[-1] if mask is None else mix_inputs(mask, target[:, k - 1], preds[-1]))
-        return torch.stack(preds, dim=1)  # [B, future, C, H, W]
+        return rollout(context, future=future, target=target, teacher_forcing=teacher_forcing, generator=generator,
+                       channels=self.channels, step=_copy)

@@ -23,19 +23,12 @@ import torch
 from torch import Tensor, nn
 
 from vidgen.errors import ConfigError
-from vidgen.nn.recurrent import (
-    SpatioTemporalLSTMCell,
-    check_rollout_args,
-    mix_inputs,
-    patchify,
-    teacher_forcing_mask,
-    unpatchify,
-)
+from vidgen.models.predictor.common import check_clip, check_hidden, check_kernel_size, check_positive
+from vidgen.nn.recurrent import SpatioTemporalLSTMCell, rollout, stack_cells
 from vidgen.registry import MODELS
 
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# the recurrent state between time steps: (h, c) of every layer, and the zigzag memory M
+_State = tuple[list[tuple[Tensor, Tensor] | None], Tensor | None]
 
 
 @dataclass
@@ -55,40 +48,24 @@ class PredRNNConfig:
     layer_norm: bool = False  # normalise each gate's pre-activation (GroupNorm, one group per gate)
 
     def __post_init__(self) -> None:
-        if isinstance(self.hidden, (str, bytes)) or not isinstance(self.hidden, (list, tuple)):
-            raise ConfigError(f"model.hidden must be a list of channel counts, got {self.hidden!r}",
-                              hint="for example model.hidden=[64,64,64,64]")
-        self.hidden = tuple(self.hidden)  # a list (Python or YAML) is stored as a tuple
-        if not self.hidden or not all(_is_int(h) and h >= 1 for h in self.hidden):
-            raise ConfigError(f"model.hidden must be a non-empty list of positive integers, got {list(self.hidden)}",
-                              hint="for example model.hidden=[64,64,64,64]")
+        self.hidden = check_hidden(self.hidden)  # a list (Python or YAML) is stored as a tuple
         if len(set(self.hidden)) != 1:
             raise ConfigError(
                 f"predrnn layers must all have the same width, got model.hidden={list(self.hidden)}",
                 hint=f"the zigzag memory M passes through every layer; use e.g. "
                 f"model.hidden={[max(self.hidden)] * len(self.hidden)}".replace(" ", ""),
             )
-        if not _is_int(self.kernel_size) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ConfigError(f"model.kernel_size must be an odd integer >= 1, got {self.kernel_size!r}",
-                              hint="the gate convolutions pad to keep the size; use 3 or 5")
-        for name in ("patch_size", "context", "future"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ConfigError(f"model.{name} must be an integer >= 1, got {value!r}")
+        check_kernel_size(self.kernel_size)
+        check_positive(self, ("patch_size", "context", "future"))
 
 
 @MODELS.register("predrnn", config=PredRNNConfig, family="predictor")
 class PredRNN(nn.Module):
     """PredRNN next-frame predictor: stacked ST-LSTM cells, zigzag memory, patchified frames.
 
-    Args:
-        config: widths, kernel, patch size and the ``context -> future`` training split.
-        frames, resolution, channels: the training clip shape ``[T, C, H, W]``; ``T`` must be at
-            least ``context + future`` and ``H = W = resolution`` divisible by the patch size.
-        num_classes: unused (kept for a uniform constructor).
-
-    ``forward(context [B, Tc, C, H, W], *, future, target=None, teacher_forcing=0.0,
-    generator=None) -> [B, future, C, H, W]`` in ``[-1, 1]``.
+    Built and called like every predictor (see :mod:`vidgen.models.predictor`), with the
+    same clip requirements as ``convlstm``: ``context + future`` training frames and a
+    resolution divisible by ``config.patch_size``.
     """
 
     trainable = True  # the training loop optimises it (see CopyLast for a model it skips)
@@ -98,20 +75,8 @@ class PredRNN(nn.Module):
     ):
         super().__init__()
         p = config.patch_size
-        if resolution % p:
-            raise ConfigError(
-                f"predrnn: resolution {resolution} is not divisible by model.patch_size={p}",
-                hint=f"set model.patch_size to a divisor of {resolution} (OpenSTL uses 4 at 64x64) "
-                f"or change data.resolution",
-            )
-        if frames < config.context + config.future:
-            raise ConfigError(
-                f"predrnn trains on clips of model.context + model.future = "
-                f"{config.context} + {config.future} frames, but data.frames is {frames}",
-                hint=f"set data.frames={config.context + config.future} or lower model.context / model.future",
-            )
-        if channels < 1:
-            raise ConfigError(f"predrnn: frames need at least one channel, got {channels}")
+        check_clip("predrnn", context=config.context, future=config.future, frames=frames, resolution=resolution,
+                   channels=channels, patch_size=p)
         self.config = config
         self.context = config.context
         self.future = config.future
@@ -119,28 +84,27 @@ class PredRNN(nn.Module):
         self.patch_size = p
 
         patch_channels = channels * p * p
-        widths = (patch_channels, *config.hidden)
-        self.cells = nn.ModuleList(
-            SpatioTemporalLSTMCell(in_channels=widths[i], hidden_channels=widths[i + 1],
-                                   kernel_size=config.kernel_size, layer_norm=config.layer_norm)
-            for i in range(len(config.hidden))
-        )
+        self.cells = stack_cells(SpatioTemporalLSTMCell, in_channels=patch_channels, hidden=config.hidden,
+                                 kernel_size=config.kernel_size, layer_norm=config.layer_norm)
         self.head = nn.Conv2d(config.hidden[-1], patch_channels, kernel_size=1)  # top h -> next frame's patches
 
-    def _step(
-        self, x: Tensor, states: list[tuple[Tensor, Tensor] | None], memory: Tensor | None
-    ) -> tuple[Tensor, list[tuple[Tensor, Tensor] | None], Tensor]:
+    def _step(self, x: Tensor, state: _State) -> tuple[Tensor, _State]:
         """One time step on a patchified frame ``x [B, C*p*p, h, w]``.
 
-        ``memory`` is ``M`` as the top layer left it at the previous step (None at the first);
-        it enters the bottom layer and climbs the stack. Returns the top ``h``, the new
-        per-layer ``(h, c)`` and the top layer's ``M`` for the next step.
+        ``state`` holds the per-layer ``(h, c)`` and ``M`` as the top layer left it at the
+        previous step (None at the first); ``M`` enters the bottom layer and climbs the stack.
+        Returns the top ``h`` and the new state.
         """
+        states, memory = state
         new_states: list[tuple[Tensor, Tensor] | None] = []
-        for cell, state in zip(self.cells, states):
-            x, c, memory = cell(x, state, memory)
+        for cell, layer_state in zip(self.cells, states):
+            x, c, memory = cell(x, layer_state, memory)
             new_states.append((x, c))
-        return x, new_states, memory
+        return x, (new_states, memory)
+
+    def _readout(self, top: Tensor) -> Tensor:
+        """Top hidden state ``[B, hidden, h, w]`` -> next frame's patches ``[B, C*p*p, h, w]`` in ``[-1, 1]``."""
+        return torch.tanh(self.head(top))
 
     def forward(
         self,
@@ -151,41 +115,13 @@ class PredRNN(nn.Module):
         teacher_forcing: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Predict ``future`` frames after ``context``.
+        """Predict ``future`` frames after ``context [B, Tc, C, H, W]``: ``[B, future, C, H, W]`` in ``[-1, 1]``.
 
-        Args:
-            context: ``[B, Tc, C, H, W]`` in ``[-1, 1]``, any ``Tc >= 1``; ``H, W`` divisible by the patch size.
-            future: number of frames to predict; may exceed ``self.future`` (autoregressive rollout).
-            target: ``[B, >= future, C, H, W]``, the ground-truth future, read only when
-                ``teacher_forcing > 0`` (and then only its first ``future - 1`` frames).
-            teacher_forcing: probability that a future step's input is the true previous frame
-                instead of the model's own prediction, drawn per sample and per step.
-            generator: the RNG of those draws (CPU or the input's device); None uses the global RNG.
-
-        Returns:
-            ``[B, future, C, H, W]`` in ``[-1, 1]``.
+        ``future`` may exceed ``self.future`` (autoregressive rollout); the arguments are
+        those of :func:`vidgen.nn.recurrent.rollout`.
         """
-        check_rollout_args(context, future=future, target=target, teacher_forcing=teacher_forcing,
-                           channels=self.channels)
-        p = self.patch_size
-        batch, t_context = context.shape[:2]
-        frames = patchify(context, p)  # [B, Tc, C*p*p, H/p, W/p]
-        truth = None
-        if teacher_forcing > 0.0 and future > 1:
-            truth = patchify(target[:, : future - 1], p)  # [B, future-1, C*p*p, H/p, W/p]
-
-        states: list[tuple[Tensor, Tensor] | None] = [None] * len(self.cells)
-        memory: Tensor | None = None  # M, zigzagging: top layer at t-1 -> bottom layer at t
-        for t in range(t_context - 1):  # warm-up on the context; its next-frame guesses are not needed
-            _, states, memory = self._step(frames[:, t], states, memory)
-
-        x = frames[:, -1]
-        preds: list[Tensor] = []
-        for k in range(future):
-            if k > 0:
-                mask = teacher_forcing_mask(batch, teacher_forcing, generator=generator, device=context.device)
-                x = preds[-1] if mask is None else mix_inputs(mask, truth[:, k - 1], preds[-1])
-            top, states, memory = self._step(x, states, memory)
-            preds.append(torch.tanh(self.head(top)))  # [B, C*p*p, H/p, W/p]
-        out = torch.stack(preds, dim=1)  # [B, future, C*p*p, H/p, W/p]
-        return unpatchify(out, p)  # [B, future, C, H, W]
+        # M zigzags: top layer at t-1 -> bottom layer at t, so it starts empty like every (h, c)
+        state: _State = ([None] * len(self.cells), None)
+        return rollout(context, future=future, target=target, teacher_forcing=teacher_forcing, generator=generator,
+                       channels=self.channels, step=self._step, state=state, readout=self._readout,
+                       patch_size=self.patch_size)

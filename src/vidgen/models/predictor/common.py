@@ -1,0 +1,74 @@
+"""Config and clip-shape checks that every predictor of this family makes the same way.
+
+Plain functions, called from each architecture's config and constructor (the architectures
+do not inherit from each other). Every error is a :class:`~vidgen.errors.ConfigError` that
+names the key to change; the rollout itself lives in :func:`vidgen.nn.recurrent.rollout`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vidgen.errors import ConfigError
+
+_HIDDEN_HINT = "for example model.hidden=[64,64,64,64]"
+
+
+def is_int(value: object) -> bool:
+    """True for a Python integer that is not a bool (YAML's ``true`` must not pass as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_hidden(hidden: Any) -> tuple[int, ...]:
+    """``model.hidden`` as a tuple of positive channel counts (a Python or YAML list is accepted)."""
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)):
+        raise ConfigError(f"model.hidden must be a list of channel counts, got {hidden!r}", hint=_HIDDEN_HINT)
+    hidden = tuple(hidden)
+    if not hidden or not all(is_int(h) and h >= 1 for h in hidden):
+        raise ConfigError(f"model.hidden must be a non-empty list of positive integers, got {list(hidden)}",
+                          hint=_HIDDEN_HINT)
+    return hidden
+
+
+def check_kernel_size(kernel_size: Any) -> None:
+    """``model.kernel_size`` must be odd (the gate convolutions use 'same' padding)."""
+    if not is_int(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ConfigError(f"model.kernel_size must be an odd integer >= 1, got {kernel_size!r}",
+                          hint="the gate convolutions pad to keep the size; use 3 or 5")
+
+
+def check_positive(config: Any, names: tuple[str, ...]) -> None:
+    """Each of ``config.<name>`` must be an integer >= 1 (e.g. ``patch_size``, ``context``, ``future``)."""
+    for name in names:
+        value = getattr(config, name)
+        if not is_int(value) or value < 1:
+            raise ConfigError(f"model.{name} must be an integer >= 1, got {value!r}")
+
+
+def check_clip(
+    model: str, *, context: int, future: int, frames: int, resolution: int, channels: int, patch_size: int = 1,
+    uses: str = "trains on",
+) -> None:
+    """Check that training clips ``[frames, channels, resolution, resolution]`` suit a predictor.
+
+    Args:
+        model: the registry name, for the messages.
+        context, future: the model's training split; a clip needs ``context + future`` frames.
+        frames, resolution, channels: the clip shape the data gives.
+        patch_size: the space-to-depth factor, which must divide ``resolution`` (1: any size).
+        uses: how the model uses the clips, for the message ("trains on", "is evaluated on").
+    """
+    if resolution % patch_size:
+        raise ConfigError(
+            f"{model}: resolution {resolution} is not divisible by model.patch_size={patch_size}",
+            hint=f"set model.patch_size to a divisor of {resolution} (OpenSTL uses 4 at 64x64) "
+            f"or change data.resolution",
+        )
+    if frames < context + future:
+        raise ConfigError(
+            f"{model} {uses} clips of model.context + model.future = "
+            f"{context} + {future} frames, but data.frames is {frames}",
+            hint=f"set data.frames={context + future} or lower model.context / model.future",
+        )
+    if channels < 1:
+        raise ConfigError(f"{model}: frames need at least one channel, got {channels}")
