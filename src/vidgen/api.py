@@ -71,6 +71,10 @@ def load(path: str | Path, *, device: str = "cpu") -> VideoGenerator:
         raise VidgenError(f"{path}: config.json lacks the model or video description (model.name, "
                           "video.frames, video.resolution, video.channels)") from None
     entry = MODELS.get(name)
+    if entry.meta.get("family") != "gan":
+        raise VidgenError(f"{path} holds a {entry.meta.get('family')} model ({name}); vidgen.load reads "
+                          "generators (GANs)",
+                          hint="its weights are plain safetensors: vidgen.io.checkpoint.load_export(path) returns them")
     config = from_dict(entry.config, model_cfg, "model")
     model = build_model(
         config,

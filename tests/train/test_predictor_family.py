@@ -41,3 +41,15 @@ def test_copy_last_needs_no_training_but_writes_its_outputs(tmp_path):
     assert (tmp_path / "samples.mp4").is_file() and (tmp_path / "real_vs_generated.png").is_file()
     state, meta = load_export(tmp_path)
     assert state == {} and meta["model"]["name"] == "copy_last"
+
+
+def test_loading_a_predictor_as_a_generator_is_a_clear_error(tmp_path):
+    import pytest
+
+    import vidgen
+    from vidgen.errors import VidgenError
+
+    loop.train(cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=copy_last", *TINY,
+                                                    "train.kimg=0.008"]), echo=lambda line: None)
+    with pytest.raises(VidgenError, match="predictor model"):
+        vidgen.load(tmp_path)
