@@ -9,6 +9,6 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from vidgen import io  # noqa: E402
-from vidgen.api import load  # noqa: E402
+from vidgen.api import VideoGenerator, VideoPredictor, VideoVAE, load  # noqa: E402
 
-__all__ = ["load", "io", "__version__"]
+__all__ = ["load", "VideoGenerator", "VideoPredictor", "VideoVAE", "io", "__version__"]

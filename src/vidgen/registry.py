@@ -77,6 +77,7 @@ def _import_builtins() -> None:
     if _imported:
         return
     import vidgen.data  # noqa: F401
+    import vidgen.metrics.evaluate  # noqa: F401
     import vidgen.models  # noqa: F401
 
     _imported = True

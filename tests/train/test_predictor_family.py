@@ -21,7 +21,6 @@ def _records(run_dir):
 
 
 def test_convlstm_learns_to_continue_moving_shapes(tmp_path):
-    torch.set_num_threads(1)
     cfg = cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=convlstm", *TINY,
                                                "model.hidden=[16]", "model.patch_size=2", "train.lr=2e-3",
                                                "train.betas=[0.9,0.999]", "train.kimg=0.48"])
@@ -43,7 +42,7 @@ def test_copy_last_needs_no_training_but_writes_its_outputs(tmp_path):
     assert state == {} and meta["model"]["name"] == "copy_last"
 
 
-def test_loading_a_predictor_as_a_generator_is_a_clear_error(tmp_path):
+def test_a_predictor_loads_as_a_predictor_and_refuses_to_sample(tmp_path):
     import pytest
 
     import vidgen
@@ -51,5 +50,7 @@ def test_loading_a_predictor_as_a_generator_is_a_clear_error(tmp_path):
 
     loop.train(cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=copy_last", *TINY,
                                                     "train.kimg=0.008"]), echo=lambda line: None)
-    with pytest.raises(VidgenError, match="predictor model"):
-        vidgen.load(tmp_path)
+    predictor = vidgen.load(tmp_path)
+    assert isinstance(predictor, vidgen.VideoPredictor)
+    with pytest.raises(VidgenError, match="next-frame predictor"):
+        predictor.sample(4)

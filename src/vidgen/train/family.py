@@ -10,7 +10,7 @@ regularisation: the loss is multiplied by the interval so the average pull is un
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 import torch
 from torch import nn
@@ -115,3 +115,29 @@ class StepContext:
             draws[key] = draw(self._engine.global_batch)
         rows = self._engine.rows_of(self._micro)
         return draws[key][rows].to(self.device, non_blocking=True)
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: nn.Module, passes: Iterable[Callable[[], Any]]) -> None:
+    """Recompute ``model``'s BatchNorm statistics for its own weights (no BatchNorm: no-op).
+
+    Running statistics copied from the live network do not match EMA weights; running each
+    of ``passes`` (callables that feed ``model`` a batch) in train mode with a cumulative
+    average gives the statistics of the weights themselves. The mode is restored after.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over the passes
+    was_training = model.training
+    model.train()
+    try:
+        for run in passes:
+            run()
+    finally:
+        model.train(was_training)
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum

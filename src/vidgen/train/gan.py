@@ -16,7 +16,7 @@ from torch import nn
 from vidgen.models.gan.losses import LOSSES
 from vidgen.models.gan.sampling import generate
 from vidgen.train.config import TrainConfig
-from vidgen.train.family import Phase, StepContext
+from vidgen.train.family import Phase, StepContext, recompute_batchnorm
 
 
 class GANFamily:
@@ -80,29 +80,14 @@ class GANFamily:
     def sample(self, nets: dict[str, nn.Module], count: int) -> torch.Tensor:
         return generate(nets["generator"], self.preview_latents[:count])
 
-    @torch.no_grad()
     def prepare_export(self, nets: dict[str, nn.Module], batches: int = 8, batch_size: int = 16) -> None:
-        """Recompute the EMA generator's BatchNorm statistics for its own weights.
-
-        Running statistics collected by the live generator do not match the averaged
-        weights; a few forward passes in train mode (cumulative average) fix that.
-        """
+        """Recompute the EMA generator's BatchNorm statistics on ``batches`` of fixed noise."""
         G = nets["generator"]
-        norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        if not norms:
-            return
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative moving average over the passes below
         device = next(G.parameters()).device
         gen = torch.Generator().manual_seed(0)
-        G.train()
-        for _ in range(batches):
-            G(torch.randn(batch_size, self.model.z_dim, generator=gen).to(device))
+        recompute_batchnorm(G, (lambda: G(torch.randn(batch_size, self.model.z_dim, generator=gen).to(device))
+                                for _ in range(batches)))
         G.eval()
-        for m, momentum in zip(norms, momenta):
-            m.momentum = momentum
 
     def export_state(self, nets: dict[str, nn.Module]) -> dict[str, Any]:
         return {f"generator.{k}": v for k, v in nets["generator"].state_dict().items()}

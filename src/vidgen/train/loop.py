@@ -58,6 +58,10 @@ def build_family(model: nn.Module, *, dataset: ClipDataset, num_samples: int) ->
         from vidgen.train.predictor import PredictorFamily
 
         return PredictorFamily(model=model, dataset=dataset, num_samples=num_samples)
+    if family == "vae":
+        from vidgen.train.vae import VAEFamily
+
+        return VAEFamily(model=model, dataset=dataset, num_samples=num_samples)
     raise VidgenError(f"no training recipe for the model family {family!r}")
 
 

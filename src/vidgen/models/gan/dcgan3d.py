@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from vidgen.errors import ConfigError
+from vidgen.nn.init import dcgan_init
 from vidgen.registry import MODELS
 
 
@@ -128,17 +129,6 @@ class Discriminator(nn.Module):
         return self.head(self.features(x)).flatten(1).mean(1)
 
 
-def _init_weights(module: nn.Module) -> None:
-    # DCGAN initialisation: N(0, 0.02) convolutions, N(1, 0.02) norm scales
-    if isinstance(module, (nn.Conv3d, nn.ConvTranspose3d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm3d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
-
-
 @MODELS.register("dcgan3d", config=DCGAN3DConfig, family="gan")
 class DCGAN3D(nn.Module):
     """The generator/discriminator pair of the 3D-convolutional GAN.
@@ -156,7 +146,7 @@ class DCGAN3D(nn.Module):
         shape = dict(cfg=config, frames=frames, resolution=resolution, channels=channels)
         self.generator = Generator(**shape)
         self.discriminator = Discriminator(**shape)
-        self.apply(_init_weights)
+        self.apply(dcgan_init)
 
     def latents(self, seeds: list[int], device: torch.device | str = "cpu") -> torch.Tensor:
         """One noise vector per seed, ``[len(seeds), z_dim]``: sample i depends on its seed only."""

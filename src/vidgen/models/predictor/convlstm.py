@@ -21,7 +21,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from vidgen.models.predictor.common import check_clip, check_hidden, check_kernel_size, check_positive
+from vidgen.models.predictor.common import (
+    check_clip,
+    check_hidden,
+    check_kernel_size,
+    check_positive,
+    check_teacher_forcing,
+)
 from vidgen.nn.recurrent import ConvLSTMCell, rollout, stack_cells
 from vidgen.registry import MODELS
 
@@ -40,11 +46,16 @@ class ConvLSTMConfig:
     context: int = 10  # frames the model reads (training split)
     future: int = 10  # frames it predicts (training split)
     layer_norm: bool = False  # normalise each gate's pre-activation (GroupNorm, one group per gate)
+    # scheduled sampling while training: the chance of reading the true previous frame instead of
+    # the model's own prediction starts at teacher_forcing and falls to 0 over teacher_forcing_kimg
+    teacher_forcing: float = 0.0
+    teacher_forcing_kimg: float = 0.0
 
     def __post_init__(self) -> None:
         self.hidden = check_hidden(self.hidden)  # a list (Python or YAML) is stored as a tuple
         check_kernel_size(self.kernel_size)
         check_positive(self, ("patch_size", "context", "future"))
+        check_teacher_forcing(self)
 
 
 @MODELS.register("convlstm", config=ConvLSTMConfig, family="predictor")

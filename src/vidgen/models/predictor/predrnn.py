@@ -23,7 +23,13 @@ import torch
 from torch import Tensor, nn
 
 from vidgen.errors import ConfigError
-from vidgen.models.predictor.common import check_clip, check_hidden, check_kernel_size, check_positive
+from vidgen.models.predictor.common import (
+    check_clip,
+    check_hidden,
+    check_kernel_size,
+    check_positive,
+    check_teacher_forcing,
+)
 from vidgen.nn.recurrent import SpatioTemporalLSTMCell, rollout, stack_cells
 from vidgen.registry import MODELS
 
@@ -46,6 +52,10 @@ class PredRNNConfig:
     context: int = 10  # frames the model reads (training split)
     future: int = 10  # frames it predicts (training split)
     layer_norm: bool = False  # normalise each gate's pre-activation (GroupNorm, one group per gate)
+    # scheduled sampling while training: the chance of reading the true previous frame instead of
+    # the model's own prediction starts at teacher_forcing and falls to 0 over teacher_forcing_kimg
+    teacher_forcing: float = 0.0
+    teacher_forcing_kimg: float = 0.0
 
     def __post_init__(self) -> None:
         self.hidden = check_hidden(self.hidden)  # a list (Python or YAML) is stored as a tuple
@@ -57,6 +67,7 @@ class PredRNNConfig:
             )
         check_kernel_size(self.kernel_size)
         check_positive(self, ("patch_size", "context", "future"))
+        check_teacher_forcing(self)
 
 
 @MODELS.register("predrnn", config=PredRNNConfig, family="predictor")
