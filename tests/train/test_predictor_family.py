@@ -54,3 +54,24 @@ def test_a_predictor_loads_as_a_predictor_and_refuses_to_sample(tmp_path):
     assert isinstance(predictor, vidgen.VideoPredictor)
     with pytest.raises(VidgenError, match="next-frame predictor"):
         predictor.sample(4)
+
+
+def test_context_loss_and_scheduled_sampling_train_on_every_next_frame(tmp_path):
+    from vidgen.models.predictor.convlstm import ConvLSTM, ConvLSTMConfig
+
+    torch.manual_seed(0)
+    model = ConvLSTM(config=ConvLSTMConfig(hidden=(8,), patch_size=2, context=4, future=4), frames=8,
+                     resolution=16, channels=1)
+    clip = torch.rand(2, 8, 1, 16, 16) * 2 - 1
+    both = model(clip[:, :4], future=4, with_context=True)
+    assert both.shape == (2, 7, 1, 16, 16)  # guesses of frames 2..8
+    model.eval()
+    torch.testing.assert_close(both[:, 3:].clamp(-1, 1), model(clip[:, :4], future=4))
+
+    cfg = cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=convlstm", *TINY, "model.hidden=[8]",
+                                               "model.patch_size=2", "model.context_loss=true",
+                                               "model.teacher_forcing=1.0", "model.teacher_forcing_kimg=0.032",
+                                               "train.kimg=0.048", "train.tick_kimg=0.016"])
+    loop.train(cfg, echo=lambda line: None)
+    records = _records(tmp_path)
+    assert len(records) == 3 and all(r["main/loss"] > 0 and r["main/mse"] > 0 for r in records)

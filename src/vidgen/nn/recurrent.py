@@ -277,6 +277,7 @@ def rollout(
     state: Any = None,
     readout: Callable[[Tensor], Tensor] | None = None,
     patch_size: int = 1,
+    with_context: bool = False,
 ) -> Tensor:
     """The forward pass of a recurrent predictor: warm up on the context, then predict frame by frame.
 
@@ -299,9 +300,12 @@ def rollout(
         state: the initial state passed to the first ``step``.
         readout: ``output -> next frame [B, C*p*p, H/p, W/p]``; None keeps the output as it is.
         patch_size: the space-to-depth factor ``p``.
+        with_context: also return the next-frame guesses made while reading the context
+            (frames ``2 .. Tc``), for a loss on every frame as OpenSTL trains.
 
     Returns:
-        ``[B, future, C, H, W]``, a new tensor.
+        ``[B, future, C, H, W]``, a new tensor (``[B, Tc - 1 + future, C, H, W]`` with
+        ``with_context``: the prediction of frames ``2 .. Tc + future``).
     """
     check_rollout_args(context, future=future, target=target, teacher_forcing=teacher_forcing, channels=channels)
     batch, t_context = context.shape[:2]
@@ -310,11 +314,13 @@ def rollout(
     if teacher_forcing > 0.0 and future > 1:
         truth = patchify(target[:, : future - 1], patch_size)  # [B, future-1, C*p*p, H/p, W/p]
 
-    for t in range(t_context - 1):  # warm-up on the context; its next-frame guesses are not needed
-        _, state = step(frames[:, t], state)
+    preds: list[Tensor] = []
+    for t in range(t_context - 1):  # warm-up on the context; its next-frame guesses only for with_context
+        out, state = step(frames[:, t], state)
+        if with_context:
+            preds.append(out if readout is None else readout(out))
 
     x = frames[:, -1]
-    preds: list[Tensor] = []
     for k in range(future):
         if k > 0:
             mask = teacher_forcing_mask(batch, teacher_forcing, generator=generator, device=context.device)

@@ -35,6 +35,7 @@ class PredictorFamily:
         cfg = model.config
         self.teacher_forcing = float(getattr(cfg, "teacher_forcing", 0.0))
         self.teacher_forcing_nimg = 1000 * float(getattr(cfg, "teacher_forcing_kimg", 0.0))
+        self.context_loss = bool(getattr(cfg, "context_loss", False))
         count = min(num_samples, len(dataset))
         self.preview_clips = torch.stack([dataset[i]["video"] for i in range(count)])  # [N, T, C, H, W]
 
@@ -58,10 +59,16 @@ class PredictorFamily:
         context = video[:, :self.context]
         target = video[:, self.context:self.context + self.future]
         p = self.teacher_forcing_at(ctx.nimg)
+        kwargs = {"with_context": True} if self.context_loss else {}
         pred = ctx.net("model")(context, future=self.future, target=target if p > 0 else None, teacher_forcing=p,
-                                generator=ctx.generator if p > 0 else None)
-        mse = F.mse_loss(pred.float(), target.float())
-        return {"loss": mse, "mae": (pred.detach().float() - target).abs().mean()}
+                                generator=ctx.generator if p > 0 else None, **kwargs)
+        if self.context_loss:  # every next frame from the second on: [B, Tc - 1 + Tf, C, H, W]
+            loss = F.mse_loss(pred.float(), video[:, 1:self.context + self.future].float())
+            pred = pred[:, self.context - 1:]
+        else:
+            loss = F.mse_loss(pred.float(), target.float())
+        future = pred.detach().float()
+        return {"loss": loss, "mse": F.mse_loss(future, target.float()), "mae": (future - target).abs().mean()}
 
     @torch.no_grad()
     def sample(self, nets: dict[str, nn.Module], count: int) -> torch.Tensor:

@@ -18,6 +18,7 @@ decoupling loss are not part of this model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -54,6 +55,10 @@ class PredRNNConfig:
     layer_norm: bool = False  # normalise each gate's pre-activation (GroupNorm, one group per gate)
     # scheduled sampling while training: the chance of reading the true previous frame instead of
     # the model's own prediction starts at teacher_forcing and falls to 0 over teacher_forcing_kimg
+    # "linear": no squashing while training (tanh's gradient vanishes at the background value
+    # -1, which slows learning on dark clips), clamped to [-1, 1] outside training; "tanh": squashed
+    output: Literal["linear", "tanh"] = "linear"
+    context_loss: bool = False  # train on the next-frame guesses over the context too (19 targets per 10->10 clip)
     teacher_forcing: float = 0.0
     teacher_forcing_kimg: float = 0.0
 
@@ -115,7 +120,10 @@ class PredRNN(nn.Module):
 
     def _readout(self, top: Tensor) -> Tensor:
         """Top hidden state ``[B, hidden, h, w]`` -> next frame's patches ``[B, C*p*p, h, w]`` in ``[-1, 1]``."""
-        return torch.tanh(self.head(top))
+        out = self.head(top)
+        if self.config.output == "tanh":
+            return torch.tanh(out)
+        return out if self.training else out.clamp(-1.0, 1.0)
 
     def forward(
         self,
@@ -125,6 +133,7 @@ class PredRNN(nn.Module):
         target: Tensor | None = None,
         teacher_forcing: float = 0.0,
         generator: torch.Generator | None = None,
+        with_context: bool = False,
     ) -> Tensor:
         """Predict ``future`` frames after ``context [B, Tc, C, H, W]``: ``[B, future, C, H, W]`` in ``[-1, 1]``.
 
@@ -135,4 +144,4 @@ class PredRNN(nn.Module):
         state: _State = ([None] * len(self.cells), None)
         return rollout(context, future=future, target=target, teacher_forcing=teacher_forcing, generator=generator,
                        channels=self.channels, step=self._step, state=state, readout=self._readout,
-                       patch_size=self.patch_size)
+                       patch_size=self.patch_size, with_context=with_context)
