@@ -265,6 +265,17 @@ def check_rollout_args(
             )
 
 
+def squash_output(out: Tensor, kind: str, *, training: bool) -> Tensor:
+    """A predictor's raw next-frame output mapped to frames.
+
+    ``"tanh"`` squashes into ``[-1, 1]``; ``"linear"`` leaves it as it is while training (no
+    vanishing gradient at the background value -1) and clamps it to ``[-1, 1]`` otherwise.
+    """
+    if kind == "tanh":
+        return torch.tanh(out)
+    return out if training else out.clamp(-1.0, 1.0)
+
+
 def rollout(
     context: Tensor,
     *,

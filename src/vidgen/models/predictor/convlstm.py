@@ -29,7 +29,7 @@ from vidgen.models.predictor.common import (
     check_positive,
     check_teacher_forcing,
 )
-from vidgen.nn.recurrent import ConvLSTMCell, rollout, stack_cells
+from vidgen.nn.recurrent import ConvLSTMCell, rollout, squash_output, stack_cells
 from vidgen.registry import MODELS
 
 
@@ -104,10 +104,7 @@ class ConvLSTM(nn.Module):
 
     def _readout(self, top: Tensor) -> Tensor:
         """Top hidden state ``[B, hidden, h, w]`` -> next frame's patches ``[B, C*p*p, h, w]`` in ``[-1, 1]``."""
-        out = self.head(top)
-        if self.config.output == "tanh":
-            return torch.tanh(out)
-        return out if self.training else out.clamp(-1.0, 1.0)
+        return squash_output(self.head(top), self.config.output, training=self.training)
 
     def forward(
         self,
