@@ -7,6 +7,8 @@
   the top layer at ``t - 1`` to the bottom layer at ``t`` (the zigzag flow).
 - :func:`patchify` / :func:`unpatchify`: space-to-depth, so the recurrent layers run on
   ``H/p x W/p`` maps (OpenSTL uses ``p = 4`` for 64x64 Moving MNIST).
+- :class:`FrameHead`: the readout from the top hidden state to the next frame, drawn
+  directly or made by moving the previous frame with dynamic local filters.
 - :func:`stack_cells`: a stack of cells, each layer reading the hidden state of the one below.
 - :func:`rollout`, with :func:`check_rollout_args`, :func:`teacher_forcing_mask` and
   :func:`mix_inputs`: the predictor interface (``forward(context, *, future, target,
@@ -276,6 +278,75 @@ def squash_output(out: Tensor, kind: str, *, training: bool) -> Tensor:
     return out if training else out.clamp(-1.0, 1.0)
 
 
+OUTPUTS = ("linear", "tanh", "filter")
+
+
+class FrameHead(nn.Module):
+    """A recurrent predictor's readout: top hidden state (and the frame just read) -> next frame.
+
+    ``output`` picks how the next frame is made:
+
+    - ``"linear"`` / ``"tanh"``: a 1x1 convolution gives the next frame's patches directly
+      (see :func:`squash_output`).
+    - ``"filter"``: dynamic local filters (the dynamic filter networks of De Brabandere et al.,
+      2016; Finn et al.'s CDNA is the same idea): for every pixel, the 1x1 convolution gives
+      the logits of a vertical and of a horizontal ``filter_size``-tap kernel; their softmax
+      weights the pixel's neighbours in the frame the model has just read, first along the
+      columns, then along the rows. The next frame is thus a per-pixel convex combination of
+      the previous one: content moves (up to ``filter_size // 2`` pixels per step in each
+      direction; one-hot kernels shift it exactly) instead of being redrawn, so it stays
+      sharp, the output stays in ``[-1, 1]``, and a flat background comes out exactly. The
+      separable form costs ``2 k`` products per pixel instead of ``k * k``; it represents any
+      translation, though not every 2-D kernel. The kernels start close to the identity (the
+      centre tap's logit is ``centre_logit`` higher): the untrained model copies the last
+      frame. It cannot draw what the previous frame does not show (objects entering the view).
+    """
+
+    def __init__(self, hidden: int, channels: int, patch_size: int, output: str = "linear", filter_size: int = 9,
+                 centre_logit: float = 2.0):
+        super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+        _check_kernel(filter_size)
+        self.output, self.channels, self.patch_size, self.filter_size = output, channels, patch_size, filter_size
+        p2 = patch_size * patch_size
+        k = filter_size
+        self.proj = nn.Conv2d(hidden, (2 * k if output == "filter" else channels) * p2, kernel_size=1)
+        if output == "filter":
+            with torch.no_grad():
+                # channel t*p*p + (i*p + j) is tap t at pixel (i, j) of a patch (the patchify order);
+                # taps 0..k-1 are the vertical kernel, k..2k-1 the horizontal one
+                self.proj.bias.zero_()
+                for centre in (k // 2, k + k // 2):
+                    self.proj.bias[centre * p2 : (centre + 1) * p2] = centre_logit
+                self.proj.weight.mul_(0.1)  # start near the identity kernel everywhere
+
+    def forward(self, top: Tensor, frame: Tensor) -> Tensor:
+        """``top [B, hidden, h, w]``, ``frame [B, C*p*p, h, w]`` (the patchified frame just read) -> next frame ``[B, C*p*p, h, w]``."""
+        out = self.proj(top)
+        if self.output != "filter":
+            return squash_output(out, self.output, training=self.training)
+        p, k = self.patch_size, self.filter_size
+        b, _, h, w = out.shape
+        # softmax over the taps of each kernel: [B, 2, k, p*p*h*w] keeps the taps in planes
+        weights = unpatchify(out.view(b, 2, k, -1).softmax(dim=2).view(b, 2 * k * p * p, h, w), p)  # [B, 2k, H, W]
+        prev = unpatchify(frame, p)  # [B, C, H, W]
+        moved = _filter_along(prev, weights[:, :k], dim=2)
+        return patchify(_filter_along(moved, weights[:, k:], dim=3), p)
+
+
+def _filter_along(x: Tensor, weights: Tensor, dim: int) -> Tensor:
+    """Per-pixel 1-D filtering of ``x [B, C, H, W]`` along ``dim`` (2: columns, 3: rows), ``weights [B, k, H, W]``.
+
+    Borders replicate. ``sum_t w_t x_t`` is computed as ``x + sum_t w_t (x_t - x)``, equal
+    because the weights sum to 1, so a flat neighbourhood comes out exactly.
+    """
+    k = weights.shape[1]
+    pad = (0, 0, k // 2, k // 2) if dim == 2 else (k // 2, k // 2, 0, 0)
+    taps = nn.functional.pad(x, pad, mode="replicate").unfold(dim, k, 1)  # [B, C, H, W, k], a view
+    return x + ((taps - x.unsqueeze(-1)) * weights.movedim(1, -1).unsqueeze(1).to(x.dtype)).sum(-1)
+
+
 def rollout(
     context: Tensor,
     *,
@@ -286,7 +357,7 @@ def rollout(
     channels: int,
     step: Callable[[Tensor, Any], tuple[Tensor, Any]],
     state: Any = None,
-    readout: Callable[[Tensor], Tensor] | None = None,
+    readout: Callable[[Tensor, Tensor], Tensor] | None = None,
     patch_size: int = 1,
     with_context: bool = False,
 ) -> Tensor:
@@ -309,7 +380,9 @@ def rollout(
         channels: the ``C`` the model predicts (checked against ``context``).
         step: ``(x [B, C*p*p, H/p, W/p], state) -> (output, new state)``, one time step.
         state: the initial state passed to the first ``step``.
-        readout: ``output -> next frame [B, C*p*p, H/p, W/p]``; None keeps the output as it is.
+        readout: ``(output, x) -> next frame [B, C*p*p, H/p, W/p]``, where ``x`` is the frame
+            the step has just read (for outputs that transform it, see :class:`FrameHead`);
+            None keeps the output as it is.
         patch_size: the space-to-depth factor ``p``.
         with_context: also return the next-frame guesses made while reading the context
             (frames ``2 .. Tc``), for a loss on every frame as OpenSTL trains.
@@ -329,7 +402,7 @@ def rollout(
     for t in range(t_context - 1):  # warm-up on the context; its next-frame guesses only for with_context
         out, state = step(frames[:, t], state)
         if with_context:
-            preds.append(out if readout is None else readout(out))
+            preds.append(out if readout is None else readout(out, frames[:, t]))
 
     x = frames[:, -1]
     for k in range(future):
@@ -337,5 +410,5 @@ def rollout(
             mask = teacher_forcing_mask(batch, teacher_forcing, generator=generator, device=context.device)
             x = preds[-1] if mask is None else mix_inputs(mask, truth[:, k - 1], preds[-1])
         out, state = step(x, state)
-        preds.append(out if readout is None else readout(out))  # [B, C*p*p, H/p, W/p]
+        preds.append(out if readout is None else readout(out, x))  # [B, C*p*p, H/p, W/p]
     return unpatchify(torch.stack(preds, dim=1), patch_size)  # [B, future, C, H, W]

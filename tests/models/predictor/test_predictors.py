@@ -143,10 +143,11 @@ def moving_squares(batch: int, frames: int, size: int = 8, side: int = 3) -> tor
     return video
 
 
-@pytest.mark.parametrize("name, hidden", [("convlstm", (32,)), ("predrnn", (16,))])
-def test_tiny_model_overfits_a_moving_square(name, hidden):
+@pytest.mark.parametrize("name, hidden, output", [("convlstm", (32,), "linear"), ("predrnn", (16,), "linear"),
+                                                  ("convlstm", (16,), "filter"), ("predrnn", (16,), "filter")])
+def test_tiny_model_overfits_a_moving_square(name, hidden, output):
     torch.manual_seed(0)
-    model = tiny(name, frames=4, context=2, future=2, hidden=hidden, patch_size=2)
+    model = tiny(name, frames=4, context=2, future=2, hidden=hidden, patch_size=2, output=output, filter_size=3)
     video = moving_squares(4, 4)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     losses = []

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from vidgen.nn.recurrent import (
     ConvLSTMCell,
+    FrameHead,
     SpatioTemporalLSTMCell,
     check_rollout_args,
     patchify,
@@ -94,3 +95,60 @@ def test_check_rollout_args():
         check_rollout_args(ctx, future=1, target=None, teacher_forcing=1.5, channels=1)
     with pytest.raises(ValueError, match=r"\[B, T, C, H, W\]"):
         check_rollout_args(ctx[0], future=1, target=None, teacher_forcing=0.0, channels=1)
+
+
+def _filter_head(p: int, k: int = 3, channels: int = 1) -> FrameHead:
+    return FrameHead(hidden=4, channels=channels, patch_size=p, output="filter", filter_size=k)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_filter_head_starts_near_copying_the_frame_it_read(p):
+    torch.manual_seed(0)
+    head = _filter_head(p)
+    frame = torch.rand(2, 1, 8, 8) * 2 - 1
+    out = unpatchify(head(torch.zeros(2, 4, 8 // p, 8 // p), patchify(frame, p)), p)
+    # zero hidden state: only the bias speaks, which favours the centre tap of both 1-D kernels
+    w = torch.tensor([1.0, torch.e**2, 1.0])
+    w = w / w.sum()
+    padded = F.pad(frame, (0, 0, 1, 1), mode="replicate")
+    columns = sum(w[i] * padded[..., i : i + 8, :] for i in range(3))
+    padded = F.pad(columns, (1, 1, 0, 0), mode="replicate")
+    expected = sum(w[j] * padded[..., :, j : j + 8] for j in range(3))
+    torch.testing.assert_close(out, expected)
+    assert (out - frame).abs().max() < 1  # close to a copy, slightly blurred
+
+
+@pytest.mark.parametrize("p", [1, 2, 4])
+@pytest.mark.parametrize("dy, dx", [(0, 2), (-1, 0), (2, -2)])
+def test_filter_head_moves_content_exactly_with_one_hot_kernels(p, dy, dx):
+    head = _filter_head(p, k=5, channels=3)
+    with torch.no_grad():
+        head.proj.weight.zero_()
+        head.proj.bias.fill_(-50.0)
+        # tap t of a kernel reads the neighbour t - 2 away: content moves by (2 - t) pixels
+        for tap in (2 - dy, 5 + 2 - dx):
+            head.proj.bias[tap * p * p : (tap + 1) * p * p] = 50.0
+    frame = torch.full((1, 3, 8, 8), -1.0)
+    frame[..., 3:5, 2:5] = torch.tensor([0.3, -0.2, 0.9]).view(1, 3, 1, 1)
+    out = unpatchify(head(torch.zeros(1, 4, 8 // p, 8 // p), patchify(frame, p)), p)
+    expected = torch.full_like(frame, -1.0)
+    expected[..., 3 + dy : 5 + dy, 2 + dx : 5 + dx] = frame[..., 3:5, 2:5]
+    torch.testing.assert_close(out, expected)
+
+
+def test_filter_head_output_is_a_convex_combination():
+    torch.manual_seed(0)
+    head = _filter_head(2, k=5)
+    frame = torch.full((3, 1, 8, 8), -1.0)  # a black background is reproduced exactly, whatever the kernels
+    out = head(torch.randn(3, 4, 4, 4) * 10, patchify(frame, 2))
+    assert torch.equal(out, patchify(frame, 2))
+    frame = torch.rand(3, 1, 8, 8) * 1.6 - 0.8
+    out = unpatchify(head(torch.randn(3, 4, 4, 4) * 10, patchify(frame, 2)), 2)
+    assert out.min() >= frame.min() - 1e-6 and out.max() <= frame.max() + 1e-6
+
+
+def test_frame_head_rejects_unknown_outputs_and_even_filters():
+    with pytest.raises(ValueError, match="output must be one of"):
+        FrameHead(4, 1, 1, output="warp")
+    with pytest.raises(ValueError, match="odd"):
+        FrameHead(4, 1, 1, output="filter", filter_size=4)

@@ -30,11 +30,11 @@ def check_hidden(hidden: Any) -> tuple[int, ...]:
     return hidden
 
 
-def check_kernel_size(kernel_size: Any) -> None:
-    """``model.kernel_size`` must be odd (the gate convolutions use 'same' padding)."""
+def check_kernel_size(kernel_size: Any, name: str = "kernel_size") -> None:
+    """``model.kernel_size`` (or the ``name`` given) must be odd: the kernels are centred ('same' padding)."""
     if not is_int(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ConfigError(f"model.kernel_size must be an odd integer >= 1, got {kernel_size!r}",
-                          hint="the gate convolutions pad to keep the size; use 3 or 5")
+        raise ConfigError(f"model.{name} must be an odd integer >= 1, got {kernel_size!r}",
+                          hint="the kernels are centred on each pixel; use e.g. 3, 5 (or 9 for filter_size)")
 
 
 def check_positive(config: Any, names: tuple[str, ...]) -> None:

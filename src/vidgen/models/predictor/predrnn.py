@@ -31,7 +31,7 @@ from vidgen.models.predictor.common import (
     check_positive,
     check_teacher_forcing,
 )
-from vidgen.nn.recurrent import SpatioTemporalLSTMCell, rollout, squash_output, stack_cells
+from vidgen.nn.recurrent import SpatioTemporalLSTMCell, FrameHead, rollout, stack_cells
 from vidgen.registry import MODELS
 
 # the recurrent state between time steps: (h, c) of every layer, and the zigzag memory M
@@ -56,8 +56,10 @@ class PredRNNConfig:
     # scheduled sampling while training: the chance of reading the true previous frame instead of
     # the model's own prediction starts at teacher_forcing and falls to 0 over teacher_forcing_kimg
     # "linear": no squashing while training (tanh's gradient vanishes at the background value
-    # -1, which slows learning on dark clips), clamped to [-1, 1] outside training; "tanh": squashed
-    output: Literal["linear", "tanh"] = "linear"
+    # -1, which slows learning on dark clips), clamped to [-1, 1] outside training; "tanh": squashed;
+    # "filter": the previous frame moved by per-pixel dynamic filters (see vidgen.nn.recurrent.FrameHead)
+    output: Literal["linear", "tanh", "filter"] = "linear"
+    filter_size: int = 9  # kernel of the "filter" output: content moves up to filter_size // 2 pixels a frame
     context_loss: bool = False  # train on the next-frame guesses over the context too (19 targets per 10->10 clip)
     teacher_forcing: float = 0.0
     teacher_forcing_kimg: float = 0.0
@@ -71,6 +73,7 @@ class PredRNNConfig:
                 f"model.hidden={[max(self.hidden)] * len(self.hidden)}".replace(" ", ""),
             )
         check_kernel_size(self.kernel_size)
+        check_kernel_size(self.filter_size, "filter_size")
         check_positive(self, ("patch_size", "context", "future"))
         check_teacher_forcing(self)
 
@@ -102,7 +105,7 @@ class PredRNN(nn.Module):
         patch_channels = channels * p * p
         self.cells = stack_cells(SpatioTemporalLSTMCell, in_channels=patch_channels, hidden=config.hidden,
                                  kernel_size=config.kernel_size, layer_norm=config.layer_norm)
-        self.head = nn.Conv2d(config.hidden[-1], patch_channels, kernel_size=1)  # top h -> next frame's patches
+        self.head = FrameHead(config.hidden[-1], channels, p, config.output, config.filter_size)  # top h -> next frame
 
     def _step(self, x: Tensor, state: _State) -> tuple[Tensor, _State]:
         """One time step on a patchified frame ``x [B, C*p*p, h, w]``.
@@ -118,9 +121,9 @@ class PredRNN(nn.Module):
             new_states.append((x, c))
         return x, (new_states, memory)
 
-    def _readout(self, top: Tensor) -> Tensor:
-        """Top hidden state ``[B, hidden, h, w]`` -> next frame's patches ``[B, C*p*p, h, w]`` in ``[-1, 1]``."""
-        return squash_output(self.head(top), self.config.output, training=self.training)
+    def _readout(self, top: Tensor, frame: Tensor) -> Tensor:
+        """Top hidden state ``[B, hidden, h, w]`` and the frame just read -> next frame's patches ``[B, C*p*p, h, w]``."""
+        return self.head(top, frame)
 
     def forward(
         self,
