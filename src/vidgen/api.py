@@ -29,7 +29,7 @@ from vidgen.config import from_dict
 from vidgen.errors import VidgenError
 from vidgen.io.checkpoint import FORMAT_VERSION, load_export
 from vidgen.models import build_model
-from vidgen.models.gan.sampling import generate
+from vidgen.models.gan.sampling import generate, slerp, truncate
 from vidgen.registry import MODELS
 from vidgen.utils.hw import resolve_device
 
@@ -66,22 +66,101 @@ class _Loaded:
 
 
 class VideoGenerator(_Loaded):
-    """A trained generator loaded from an export; :meth:`sample` makes clips."""
+    """A trained GAN generator loaded from an export: :meth:`sample` and :meth:`interpolate` make clips.
 
-    def sample(self, n: int, *, seed: int = 0, batch_size: int = 32) -> torch.Tensor:
+    Attributes:
+        z_dim: the latent size; ``num_classes``: > 0 for a class-conditional GAN, whose methods
+            take ``label`` (an int for every clip, or one int per clip); ``class_names``.
+        any_length: whether ``frames=`` may ask for clips longer or shorter than ``frames``
+            (the training length).
+    """
+
+    def __init__(self, *, model: torch.nn.Module, meta: dict[str, Any], device: torch.device):
+        super().__init__(model=model, meta=meta, device=device)
+        self.z_dim: int = int(model.z_dim)
+        self.num_classes: int = int(getattr(model, "num_classes", 0))
+        self.any_length: bool = bool(getattr(model, "any_length", False))
+
+    def sample(self, n: int, *, seed: int = 0, label: Any = None, truncation: float = 1.0, frames: int | None = None,
+               batch_size: int = 32) -> torch.Tensor:
         """``n`` clips as float ``[n, T, C, H, W]`` in ``[-1, 1]`` (on the CPU).
 
-        Sample i uses seed ``seed + i`` alone, so it is the same whatever ``n`` and
-        ``batch_size`` are.
+        Args:
+            n: how many clips.
+            seed: clip i uses seed ``seed + i`` alone (and its label), so it is the same whatever
+                ``n`` and ``batch_size`` are.
+            label: conditional GANs: the class of every clip (int) or of each (``n`` ints);
+                default: the clip of seed ``s`` is class ``s mod num_classes``.
+            truncation: ``psi``, latents are ``psi * z`` (see :func:`~vidgen.models.gan.sampling.truncate`);
+                1 leaves them as trained.
+            frames: the clip length ``T`` (default: the training length); other lengths only for
+                models with ``any_length``.
+            batch_size: clips generated at once.
         """
-        if n < 1:
-            raise VidgenError(f"the number of samples must be >= 1, got {n}")
-        latents = self.model.latents(list(range(seed, seed + n)))
-        return generate(self.model.generator, latents, batch_size=batch_size)
+        check_count("n", n)
+        seeds = list(range(seed, seed + n))
+        z = truncate(self.model.latents(seeds), self._psi(truncation))
+        return self._generate(z, self._labels(label, seeds), frames, batch_size)
+
+    def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, *, label: Any = None, truncation: float = 1.0,
+                    frames: int | None = None, batch_size: int = 32) -> torch.Tensor:
+        """``steps`` clips along the great circle (slerp) from seed ``a``'s latent to seed ``b``'s.
+
+        Returns float ``[steps, T, C, H, W]``; weights ``0, 1/(steps-1), ..., 1``, so the first and
+        last clips are ``sample(1, seed=seed_a)`` and ``sample(1, seed=seed_b)`` (with the same
+        ``label`` and ``truncation``). ``label``: one class for every step (conditional GANs;
+        default: ``seed_a``'s class, ``seed_a mod num_classes``).
+        """
+        check_count("steps", steps)
+        seed_a, seed_b = (_check_seed(s) for s in (seed_a, seed_b))
+        psi = self._psi(truncation)
+        za, zb = truncate(self.model.latents([seed_a, seed_b]), psi)
+        z = slerp(za, zb, torch.linspace(0.0, 1.0, steps))  # [steps, z_dim]
+        labels = self._labels(label, [seed_a])
+        return self._generate(z, None if labels is None else labels.expand(steps), frames, batch_size)
+
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None, frames: int | None,
+                  batch_size: int) -> torch.Tensor:
+        check_count("batch_size", batch_size)
+        if frames is not None:
+            check_count("frames", frames)
+        return generate(self.model.generator, z, labels=labels, frames=frames, batch_size=batch_size)
+
+    @staticmethod
+    def _psi(truncation: Any) -> float:
+        if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not truncation >= 0:
+            raise VidgenError(f"truncation must be a number >= 0 (1: none), got {truncation!r}")
+        return float(truncation)
+
+    def _labels(self, label: Any, seeds: list[int]) -> torch.Tensor | None:
+        """``[len(seeds)]`` class indices for a conditional GAN (None for an unconditional one), checked."""
+        name = self.meta["model"]["name"]
+        if not self.num_classes:
+            if label is not None:
+                raise VidgenError(f"{name} is an unconditional generator: leave label out")
+            return None
+        n = len(seeds)
+        if label is None:
+            return torch.tensor(seeds, dtype=torch.long) % self.num_classes
+        labels = torch.as_tensor(label, dtype=torch.long).reshape(-1)
+        if labels.numel() == 1:
+            labels = labels.expand(n)  # one class for every clip
+        if len(labels) != n or (labels < 0).any() or (labels >= self.num_classes).any():
+            names = f" ({', '.join(self.class_names)})" if self.class_names else ""
+            raise VidgenError(f"label must be a class in [0, {self.num_classes}){names}, or one per clip ({n}), "
+                              f"got {label!r}")
+        return labels
 
     def __repr__(self) -> str:
-        return (f"VideoGenerator({self.meta['model']['name']}, {self.frames}x{self._shape()}, "
+        classes = f", {self.num_classes} classes" if self.num_classes else ""
+        return (f"VideoGenerator({self.meta['model']['name']}, {self.frames}x{self._shape()}{classes}, "
                 f"kimg={self.meta.get('kimg')})")
+
+
+def _check_seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise VidgenError(f"a seed must be an integer, got {value!r}")
+    return int(value)
 
 
 class VideoPredictor(_Loaded):

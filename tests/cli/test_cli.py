@@ -127,3 +127,95 @@ def test_help_texts(capsys):
         assert e.value.code == 0
     out = capsys.readouterr().out
     assert "Example" in out
+
+
+CLASSES = ["circle", "square", "triangle"]
+
+
+@pytest.fixture(scope="module")
+def cond_run(tmp_path_factory):
+    """An untrained conditional dcgan3d export (3 classes, 4 frames of 8x8): sampling needs no training."""
+    from vidgen import config as cfgmod
+    from vidgen.io.checkpoint import save_export
+    from vidgen.models import build_model
+    from vidgen.models.gan.dcgan3d import DCGAN3DConfig
+
+    torch.manual_seed(0)
+    config = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, max_channels=16, conditional=True)
+    gen = build_model(config, frames=4, resolution=8, channels=3, num_classes=3).generator
+    directory = tmp_path_factory.mktemp("cond")
+    save_export(directory, {f"generator.{k}": v for k, v in gen.state_dict().items()},
+                {"family": "gan", "model": {"name": "dcgan3d", **cfgmod.to_dict(config)},
+                 "video": {"frames": 4, "resolution": 8, "channels": 3, "fps": 8}, "class_names": CLASSES})
+    return directory
+
+
+def test_sample_writes_every_format_with_its_shape(cond_run, tmp_path):
+    from PIL import Image
+
+    from vidgen.data.transforms import to_uint8
+
+    gen = vidgen.load(cond_run)
+    run = str(cond_run)
+    assert main(["sample", run, "--num", "4", "--seed", "2", "--label", "1", "--out", str(tmp_path / "a.npy")]) == 0
+    arr = np.load(tmp_path / "a.npy")
+    assert arr.shape == (4, 4, 8, 8, 3) and arr.dtype == np.uint8
+    expected = gen.sample(4, seed=2, label=1)
+    np.testing.assert_array_equal(arr[3], to_uint8(expected[3]))
+    assert main(["sample", run, "--num", "4", "--seed", "2", "--label", "1", "--dtype", "float32",
+                 "--truncation", "0.5", "--out", str(tmp_path / "f.npy")]) == 0
+    floats = np.load(tmp_path / "f.npy")
+    assert floats.shape == (4, 4, 8, 8, 3) and floats.dtype == np.float32
+    np.testing.assert_allclose(floats, gen.sample(4, seed=2, label=1, truncation=0.5).permute(0, 1, 3, 4, 2).numpy(),
+                               atol=1e-5)
+    grid = 2 * 8 + 3 * 2  # 2 x 2 clips of 8 px with 2 px padding
+    for suffix in (".mp4", ".gif"):
+        assert main(["sample", run, "--num", "4", "--out", str(tmp_path / f"g{suffix}")]) == 0
+        video = read_video(tmp_path / f"g{suffix}")
+        assert video.shape[1:] == (grid, grid, 3) and video.shape[0] <= 4
+    assert read_video(tmp_path / "g.mp4").shape[0] == 4
+    assert main(["sample", run, "--num", "3", "--out", str(tmp_path / "s.png")]) == 0
+    still = Image.open(tmp_path / "s.png")  # one row of the 4 frames per clip
+    assert still.size == (4 * 8 + 5 * 2, 3 * 8 + 4 * 2)
+
+
+def test_sample_per_class_grid(cond_run, tmp_path):
+    gen = vidgen.load(cond_run)
+    assert main(["sample", str(cond_run), "--per-class", "--num", "5", "--seed", "7",
+                 "--out", str(tmp_path / "c.npy"), "--dtype", "float32"]) == 0
+    arr = np.load(tmp_path / "c.npy")  # class-major: row k holds class k's 5 clips
+    assert arr.shape == (3 * 5, 4, 8, 8, 3)
+    for k in range(3):
+        np.testing.assert_allclose(arr[5 * k:5 * k + 5], gen.sample(5, seed=7, label=k).permute(0, 1, 3, 4, 2).numpy(),
+                                   atol=1e-5)
+    assert main(["sample", str(cond_run), "--per-class", "--num", "5", "--out", str(tmp_path / "c.mp4")]) == 0
+    video = read_video(tmp_path / "c.mp4")
+    assert video.shape[0] == 4 and video.shape[1] == 3 * 8 + 4 * 2  # 3 rows
+    assert video.shape[2] > 5 * 8 + 6 * 2  # 5 columns and a margin with the class names
+
+
+def test_sample_interpolates_between_seeds(trained_run, tmp_path):
+    out = tmp_path / "walk.npy"
+    assert main(["sample", str(trained_run), "--interpolate", "3", "9", "--steps", "5", "--dtype", "float32",
+                 "--out", str(out)]) == 0
+    walk = torch.from_numpy(np.load(out)).permute(0, 1, 4, 2, 3)  # [steps, T, C, H, W]
+    gen = vidgen.load(trained_run)
+    assert walk.shape == (5, 4, 3, 16, 16)
+    torch.testing.assert_close(walk[0], gen.sample(1, seed=3)[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(walk[-1], gen.sample(1, seed=9)[0], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(walk[2], walk[0])
+    assert main(["sample", str(trained_run), "--interpolate", "3", "9", "--steps", "3",
+                 "--out", str(tmp_path / "walk.gif")]) == 0
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--frames", "8"], "training length"),
+    (["--label", "0"], "unconditional"),
+    (["--per-class"], "--per-class needs a class-conditional model"),
+    (["--truncation", "-1"], "--truncation"),
+    (["--steps", "0"], "--steps"),
+])
+def test_sample_errors_are_one_line(trained_run, tmp_path, capsys, extra, fragment):
+    assert main(["sample", str(trained_run), "--out", str(tmp_path / "x.npy"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err and "Traceback" not in err

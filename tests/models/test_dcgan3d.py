@@ -66,3 +66,104 @@ def test_losses_match_their_definitions():
     expected_d = -torch.log(sig(real)).mean() - torch.log(1 - sig(fake)).mean()
     torch.testing.assert_close(d_nonsaturating(real, fake), expected_d)
     torch.testing.assert_close(g_nonsaturating(fake), -torch.log(sig(fake)).mean())
+
+
+def test_options_config_inherits_the_shared_gan_options():
+    from vidgen.models.gan.common import GANOptions
+
+    cfg = DCGAN3DConfig(loss="hinge", spectral_norm=True, diffaugment="color", conditional=True)
+    assert isinstance(cfg, GANOptions) and cfg.loss == "hinge"
+    with pytest.raises(ConfigError, match="embed_dim"):
+        DCGAN3DConfig(embed_dim=0)
+
+
+def _conditional(**kw) -> DCGAN3D:
+    torch.manual_seed(0)
+    cfg = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, max_channels=16, conditional=True, embed_dim=6, **kw)
+    return DCGAN3D(config=cfg, frames=4, resolution=8, channels=3, num_classes=3).eval()
+
+
+def test_conditional_generator_depends_on_the_label():
+    model = _conditional()
+    assert model.num_classes == 3
+    z = torch.randn(1, 8).expand(3, 8)
+    video = model.generator(z, torch.tensor([0, 1, 2]))
+    assert video.shape == (3, 4, 3, 8, 8)
+    assert not torch.allclose(video[0], video[1]) and not torch.allclose(video[1], video[2])
+    torch.testing.assert_close(model.generator(z[:1], torch.tensor([1])), video[1:2])
+    with pytest.raises(ConfigError, match="class-conditional"):
+        model.generator(z)
+
+
+def test_projection_discriminator_uses_the_label():
+    model = _conditional()
+    video = torch.rand(1, 4, 3, 8, 8).expand(3, -1, -1, -1, -1) * 2 - 1
+    logits = model.discriminator(video, torch.tensor([0, 1, 2]))
+    assert logits.shape == (3,) and len(set(logits.tolist())) == 3
+    # logit = unconditional head + <embed(y), sum-pooled features>: the difference between two
+    # labels is the projection onto the difference of their embeddings
+    D = model.discriminator
+    h = D.features(video[:1].transpose(1, 2)).sum(dim=(2, 3, 4))[0]
+    torch.testing.assert_close(logits[1] - logits[0], h @ (D.embed.weight[1] - D.embed.weight[0]))
+
+
+def test_conditional_needs_a_labelled_dataset():
+    cfg = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, conditional=True)
+    with pytest.raises(ConfigError, match="at least 2 classes"):
+        DCGAN3D(config=cfg, frames=4, resolution=8, channels=3, num_classes=1)
+    unconditional = DCGAN3D(config=TINY, frames=4, resolution=8, channels=3, num_classes=5)
+    assert unconditional.num_classes == 0 and unconditional.generator.embed is None
+
+
+def _norms(module) -> list:
+    return [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+@pytest.mark.parametrize("option", [{"spectral_norm": True}, {"loss": "wgan-gp"}])
+def test_spectral_norm_and_wgan_gp_drop_batchnorm_in_the_discriminator(option):
+    cfg = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, max_channels=16, **option)
+    model = DCGAN3D(config=cfg, frames=4, resolution=16, channels=3)
+    assert _norms(DCGAN3D(config=TINY, frames=4, resolution=16, channels=3).discriminator)
+    assert not _norms(model.discriminator) and _norms(model.generator)
+    parametrized = [m for m in model.discriminator.modules() if hasattr(m, "parametrizations")]
+    convs = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert len(parametrized) == (len(convs) if cfg.spectral_norm else 0)
+
+
+def test_spectral_norm_covers_the_projection_embedding():
+    model = _conditional(spectral_norm=True)
+    assert hasattr(model.discriminator.embed, "parametrizations")
+    assert not any(hasattr(m, "parametrizations") for m in model.generator.modules())
+
+
+def test_fixed_length_generator_refuses_other_lengths():
+    model = DCGAN3D(config=TINY, frames=4, resolution=8, channels=3)
+    assert model.any_length is False
+    z = torch.randn(2, TINY.z_dim)
+    assert model.generator(z, frames=4).shape[1] == 4
+    with pytest.raises(ConfigError, match="training length") as e:
+        model.generator(z, frames=8)
+    from vidgen.models.gan.common import any_length_models
+
+    assert all(name in e.value.hint for name in any_length_models())
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_two_stream_generator(conditional):
+    torch.manual_seed(0)
+    cfg = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, max_channels=16, two_stream=True,
+                        conditional=conditional)
+    model = DCGAN3D(config=cfg, frames=8, resolution=16, channels=3, num_classes=2)
+    label = torch.tensor([0, 1]) if conditional else None
+    z = torch.randn(2, 8)
+    video = model.generator(z, label)
+    assert video.shape == (2, 8, 3, 16, 16) and video.min() >= -1 and video.max() <= 1
+    model.eval()
+    fg, mask, bg = model.generator.streams(z, label)
+    assert fg.shape == (2, 8, 3, 16, 16) and mask.shape == (2, 8, 1, 16, 16) and bg.shape == (2, 3, 16, 16)
+    assert mask.min() > 0 and mask.max() < 1
+    torch.testing.assert_close(model.generator(z, label), mask * fg + (1 - mask) * bg[:, None])
+    g_nonsaturating(model.discriminator(model.generator(z, label), label)).backward()
+    assert all(p.grad is not None for p in model.generator.background.parameters())
+    with pytest.raises(ConfigError, match="two_stream"):
+        DCGAN3D(config=TINY, frames=4, resolution=8, channels=3).generator.streams(z)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from vidgen import config as cfgmod
@@ -38,3 +39,43 @@ def test_generator_moves_towards_the_data(tmp_path):
     assert trainer.step == 120
     assert after < 0.5 * before, (before, after)
     assert after < 0.25
+
+
+COLOURS = torch.tensor([[0.8, -0.6, 0.2], [-0.7, 0.5, 0.9]]).view(2, 1, 3, 1, 1)  # class 0, class 1
+
+
+@pytest.mark.parametrize("options", [
+    ["model.loss=hinge", "model.spectral_norm=true", "model.diffaugment=color,translation,cutout"],
+    ["model.loss=wgan-gp", "train.betas=[0.0,0.9]", "model.r1_gamma=0.1", "model.r1_interval=4"],
+], ids=["hinge-sn-diffaugment", "wgan-gp-r1"])
+def test_conditional_generator_learns_each_class(tmp_path, options):
+    """Two classes, each one solid colour: the generator learns to draw the colour of the label it is given."""
+    cfg = cfgmod.load(ExperimentConfig, None, [
+        f"run_dir={tmp_path}", "data.resolution=8", "data.frames=4", "data.num_clips=64", "data.kinds=[circle,square]",
+        "model.z_dim=8", "model.g_channels=8", "model.d_channels=8", "model.max_channels=16", "model.embed_dim=8",
+        "model.conditional=true", "train.batch_size=16", "train.kimg=1.92", "train.tick_kimg=0.96", "train.lr=1e-3",
+        "train.ema_kimg=0", "train.precision=fp32", "train.tensorboard=false", "train.num_samples=16", *options])
+    trainer = Trainer(cfg, echo=lambda line: None)
+    assert trainer.model.num_classes == 2
+    labels = torch.arange(16) % 2
+    real = COLOURS[labels].expand(16, 4, 3, 8, 8).contiguous()  # [B, T, C, H, W]
+
+    def two_colour_batches():
+        while True:
+            yield [{"video": real, "label": labels}]
+
+    trainer.batches = two_colour_batches
+    z = trainer.model.latents(list(range(16)))
+
+    def errors() -> tuple[float, float]:
+        """Mean distance to the colour of the clip's own class, and to the other class's colour."""
+        trainer.family.prepare_export(trainer.ema, batches=2)
+        video = generate(trainer.ema["generator"], z, labels=labels)
+        return ((video - COLOURS[labels]).abs().mean().item(), (video - COLOURS[1 - labels]).abs().mean().item())
+
+    own_before, other_before = errors()
+    trainer.run()
+    own, other = errors()
+    assert trainer.step == 120
+    assert own < 0.6 * own_before, (own_before, own)
+    assert other > own + 0.4, (own, other)  # the label decides the colour

@@ -1,4 +1,5 @@
-"""``vidgen sample CHECKPOINT --num N --seed S --out FILE [--label K]``"""
+"""``vidgen sample CHECKPOINT --num N --seed S --out FILE [--label K | --per-class] [--truncation PSI]
+[--frames T] [--interpolate SEED_A SEED_B --steps N]``"""
 
 from __future__ import annotations
 
@@ -16,19 +17,38 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "sample",
         help="generate clips from a trained model (a GAN or a clip VAE)",
-        description="Generate clips from a trained GAN or clip VAE (vae3d: decoded from prior latents) and "
-        "write them as one grid video (.mp4, .gif), a still with 8 frames of each clip, one row per clip (.png), "
-        "or a uint8 array [N, T, H, W, C] (.npy). Predictors continue clips instead: see 'vidgen predict'.",
-        epilog="Example: vidgen sample runs/demo --num 16 --seed 0 --out samples.mp4",
+        description="Generate clips from a trained GAN or clip VAE (vae3d: decoded from prior latents). The "
+        "format comes from --out's extension: one grid video (.mp4, .gif); a still with 8 frames of each clip, "
+        "one row per clip (.png); or an array [N, T, H, W, C] (.npy: uint8, or float32 in [-1, 1] with --dtype "
+        "float32). Clip i uses seed SEED+i alone. For conditional models --label picks the class and "
+        "--per-class draws one row per class (--num columns, the same seeds in every row). --interpolate walks "
+        "the latent great circle (slerp) between two seeds in --steps clips whose ends are those seeds' "
+        "samples. Predictors continue clips instead: see 'vidgen predict'.",
+        epilog="Example: vidgen sample runs/demo --num 16 --seed 0 --out samples.mp4; "
+               "vidgen sample runs/cond --per-class --num 8 --truncation 0.7 --out classes.mp4; "
+               "vidgen sample runs/demo --interpolate 0 1 --steps 8 --out walk.gif",
     )
     p.add_argument("checkpoint", help="run folder (or its model.safetensors) written by 'vidgen train'")
-    p.add_argument("--num", type=int, default=16, help="number of clips (default 16)")
+    p.add_argument("--num", type=int, default=16, help="number of clips (with --per-class: per class; default 16)")
     p.add_argument("--seed", type=int, default=0, help="clip i uses seed SEED+i (default 0)")
     p.add_argument("--out", required=True, help="output file: .mp4, .gif, .png or .npy")
     p.add_argument("--label", type=int, default=None,
-                   help="class K of every clip (class-conditional VAEs; default: clip i is class i mod classes)")
+                   help="class K of every clip (conditional models; default: GANs draw class s mod classes for "
+                        "seed s, VAEs class i mod classes for clip i)")
+    p.add_argument("--per-class", action="store_true",
+                   help="conditional models: one row per class, --num clips each (column j: seed SEED+j)")
+    p.add_argument("--truncation", type=float, default=None, metavar="PSI",
+                   help="GANs: scale the Gaussian latents by PSI (>= 0; 1: none, 0.5-0.8: more typical clips)")
+    p.add_argument("--frames", type=int, default=None,
+                   help="GANs: clip length (default: the training length; others only for models that take any, "
+                        "e.g. mocogan)")
+    p.add_argument("--interpolate", type=int, nargs=2, default=None, metavar=("SEED_A", "SEED_B"),
+                   help="GANs: --steps clips along the slerp path from SEED_A's latent to SEED_B's")
+    p.add_argument("--steps", type=int, default=8, help="clips of --interpolate, both ends included (default 8)")
     p.add_argument("--nrow", type=int, default=None, help="clips per grid row (default: square grid)")
     p.add_argument("--fps", type=int, default=None, help="frames per second (default: the training data's)")
+    p.add_argument("--dtype", choices=("uint8", "float32"), default="uint8",
+                   help=".npy only: uint8 pixels (default) or float32 in [-1, 1]")
     p.add_argument("--batch-size", type=int, default=32, help="clips generated at once")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.set_defaults(func=run)
@@ -43,37 +63,89 @@ def check_out(path: str) -> Path:
 
 
 def write_clips(out: Path, videos: Any, *, fps: int, nrow: int | None = None,
-                labels: Sequence[str] | None = None) -> None:
-    """Clips ``videos [N, T, C, H, W]`` as one grid video (a label per clip where given; .mp4, .gif), a still of
-    8 frames per clip, one row each (.png), or uint8 ``[N, T, H, W, C]`` (.npy)."""
+                labels: Sequence[str] | None = None, dtype: str = "uint8") -> None:
+    """Write clips ``videos [N, T, C, H, W]`` (float in ``[-1, 1]``) in the format of ``out``'s suffix.
+
+    ``.mp4``, ``.gif``: one grid video (``nrow`` clips per row; ``labels``: one per clip or one
+    per row); ``.png``: a still of 8 evenly spaced frames per clip, one row each; ``.npy``:
+    ``[N, T, H, W, C]``, uint8 or (``dtype="float32"``) float32 in ``[-1, 1]``.
+    """
     import vidgen
     from vidgen.data.transforms import to_uint8
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":
-        np.save(out, np.stack([to_uint8(v) for v in videos]))  # [N, T, H, W, C]
+        if dtype == "float32":
+            np.save(out, videos.permute(0, 1, 3, 4, 2).float().numpy())  # [N, T, H, W, C]
+        else:
+            np.save(out, np.stack([to_uint8(v) for v in videos]))  # [N, T, H, W, C]
     elif out.suffix.lower() == ".png":  # a still: evenly spaced frames, one row per clip
         vidgen.io.write_video(out, vidgen.io.frame_strips(videos))
     else:
         vidgen.io.write_video(out, vidgen.io.make_grid(videos, nrow=nrow, labels=labels), fps=fps)
 
 
+def _class_name(gen: Any, k: int) -> str:
+    return gen.class_names[k] if k < len(gen.class_names) else str(k)
+
+
+def _check_args(args: argparse.Namespace, gen: Any, name: str) -> None:
+    """Refuse flags that do not apply to this model, with the reason."""
+    import vidgen
+
+    is_gan = isinstance(gen, vidgen.api.VideoGenerator)
+    if not is_gan:
+        for flag, value in (("--truncation", args.truncation), ("--frames", args.frames),
+                            ("--interpolate", args.interpolate)):
+            if value is not None:
+                hint = (f"vidgen interpolate {args.checkpoint} --from A --to B" if flag == "--interpolate"
+                        else "GANs only")
+                raise VidgenError(f"{flag} applies to GANs; {name} is a VAE", hint=hint)
+    if args.truncation is not None and args.truncation < 0:
+        raise VidgenError(f"--truncation must be >= 0 (1: none), got {args.truncation}")
+    if args.per_class:
+        if args.interpolate is not None or args.label is not None:
+            raise VidgenError("--per-class draws every class: leave --label and --interpolate out")
+        if not getattr(gen, "num_classes", 0):
+            raise VidgenError(f"{name} is unconditional: --per-class needs a class-conditional model",
+                              hint="train one with model.conditional=true on a labelled dataset")
+
+
 def run(args: argparse.Namespace) -> int:
     import vidgen
 
-    check_flags(args, ("num", "batch_size", "nrow", "fps"))
+    check_flags(args, ("num", "batch_size", "nrow", "fps", "frames", "steps"))
     out = check_out(args.out)
     gen = vidgen.load(args.checkpoint, device=args.device)
     name = gen.meta["model"]["name"]
     if getattr(gen, "predicts", False):
         raise VidgenError(f"{args.checkpoint} holds a next-frame predictor ({name}): it continues clips and samples "
                           "none", hint=f"vidgen predict {args.checkpoint} --input clip.mp4 --out pred.mp4")
-    if isinstance(gen, vidgen.api.VideoVAE):
-        videos = gen.sample(args.num, seed=args.seed, label=args.label, batch_size=args.batch_size)
-    elif args.label is not None:
-        raise VidgenError(f"{name} is an unconditional generator: leave --label out")
-    else:
-        videos = gen.sample(args.num, seed=args.seed, batch_size=args.batch_size)  # [N, T, C, H, W]
-    write_clips(out, videos, fps=args.fps if args.fps is not None else gen.fps, nrow=args.nrow)
+    _check_args(args, gen, name)
+    is_gan = isinstance(gen, vidgen.api.VideoGenerator)
+    gan_opts: dict[str, Any] = {}
+    if is_gan:
+        gan_opts = dict(truncation=1.0 if args.truncation is None else args.truncation, frames=args.frames)
+    fps = args.fps if args.fps is not None else gen.fps
+    common = dict(batch_size=args.batch_size, **gan_opts)
+
+    if args.interpolate is not None:
+        a, b = args.interpolate
+        videos = gen.interpolate(a, b, args.steps, label=args.label, **common)  # [steps, T, C, H, W]
+        weights = [f"{w:.2f}".rstrip("0").rstrip(".") for w in np.linspace(0.0, 1.0, args.steps)]
+        write_clips(out, videos, fps=fps, nrow=args.nrow, labels=weights, dtype=args.dtype)
+        print(f"wrote {args.steps} clips from seed {a} to seed {b} (weights {', '.join(weights)}) to {out}")
+        return 0
+    if args.per_class:
+        import torch
+
+        rows = [gen.sample(args.num, seed=args.seed, label=k, **common) for k in range(gen.num_classes)]
+        videos = torch.cat(rows)  # [classes * num, T, C, H, W], class-major
+        names = [_class_name(gen, k) for k in range(gen.num_classes)]
+        write_clips(out, videos, fps=fps, nrow=args.num, labels=names, dtype=args.dtype)
+        print(f"wrote {gen.num_classes} classes x {args.num} clips to {out}")
+        return 0
+    videos = gen.sample(args.num, seed=args.seed, label=args.label, **common)  # [N, T, C, H, W]
+    write_clips(out, videos, fps=fps, nrow=args.nrow, dtype=args.dtype)
     print(f"wrote {args.num} clips to {out}")
     return 0

@@ -1,9 +1,22 @@
 """The GAN family's part of training: phases G_main, D_main and (lazily) D_reg.
 
-G_main draws noise, generates a batch and pushes the discriminator's verdict on it towards
-"real"; it leaves the (detached) fakes in the step cache, where D_main reuses them, so each
-step runs the generator forward once. D_reg is the R1 penalty on real clips, every
-``r1_interval`` steps.
+G_main draws noise (and, for a conditional model, fake labels uniformly over the classes),
+generates a batch and pushes the discriminator's verdict on it towards "real"; it leaves the
+(detached) fakes and their labels in the step cache, where D_main reuses them, so each step
+runs the generator forward once. D_main scores real clips (with their dataset labels) and
+those fakes with ``model.loss``; for ``wgan-gp`` it adds the gradient penalty on random
+interpolates. D_reg is the R1 penalty on real clips, every ``r1_interval`` steps.
+
+With ``model.diffaugment`` every clip the discriminator sees (real or fake, in every phase)
+is augmented first, with its own draw. Every random draw (noise, fake labels, augmentation,
+interpolation weights) comes from the step's seeded generator (``ctx.randn`` /
+``ctx.randint``), drawn for the global batch: the run is reproducible, resumable, and does
+not depend on how a batch is split into processes and micro-batches.
+
+Phases that differentiate the discriminator twice (R1, and D_main with ``wgan-gp``) run
+outside DistributedDataParallel (``ddp=False``: the engine averages their gradients with one
+all-reduce) and use the plain network, since neither DDP nor ``torch.compile`` supports
+double backward.
 """
 
 from __future__ import annotations
@@ -13,14 +26,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from vidgen.models.gan.losses import LOSSES
+from vidgen.models.gan.augment import diff_augment, num_draws, parse_policy, uniform_from_normal
+from vidgen.models.gan.losses import as_list, d_loss, g_loss, gradient_penalty, mean_score, r1_penalty
 from vidgen.models.gan.sampling import generate
 from vidgen.train.config import TrainConfig
 from vidgen.train.family import Phase, StepContext, recompute_batchnorm
 
 
 class GANFamily:
-    """Training recipe for any model with ``.generator``, ``.discriminator``, ``.z_dim``, ``.latents()``."""
+    """Training recipe for any model that keeps the contract of ``vidgen/models/gan/common.py``."""
 
     ema_networks = ("generator",)
 
@@ -28,10 +42,15 @@ class GANFamily:
         self.model = model
         self.config = model.config
         self.networks: dict[str, nn.Module] = {"generator": model.generator, "discriminator": model.discriminator}
-        self.d_loss, self.g_loss = LOSSES[self.config.loss]
-        self.r1_gamma: float = getattr(self.config, "r1_gamma", 0.0)
-        self.r1_interval: int = getattr(self.config, "r1_interval", 16)
+        self.loss: str = self.config.loss
+        self.num_classes: int = int(getattr(model, "num_classes", 0))
+        self.policy = parse_policy(self.config.diffaugment)
+        self.draws = num_draws(self.policy)
+        self.r1_gamma: float = self.config.r1_gamma
+        self.r1_interval: int = self.config.r1_interval
         self.preview_latents = model.latents(list(range(num_samples)))
+        # previews: the clip of seed s is class s mod num_classes, as VideoGenerator.sample draws it
+        self.preview_labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
 
     def optimizers(self, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
@@ -47,47 +66,89 @@ class GANFamily:
         }
 
     def phases(self) -> list[Phase]:
-        phases = [Phase("G_main", "generator", self.g_main), Phase("D_main", "discriminator", self.d_main)]
+        # wgan-gp's penalty differentiates D twice, every step: D_main leaves DDP for it
+        phases = [Phase("G_main", "generator", self.g_main),
+                  Phase("D_main", "discriminator", self.d_main, ddp=self.loss != "wgan-gp")]
         if self.r1_gamma > 0:
             # R1 differentiates D twice; DistributedDataParallel cannot, so its gradients are averaged by hand
             phases.append(Phase("D_reg", "discriminator", self.d_reg, interval=self.r1_interval, ddp=False))
         return phases
 
+    # --- helpers -------------------------------------------------------------------------
+
+    def _augment(self, ctx: StepContext, video: torch.Tensor) -> torch.Tensor:
+        """DiffAugment ``video [B, T, C, H, W]`` with a fresh per-clip draw (identity without a policy)."""
+        if not self.policy:
+            return video
+        return diff_augment(video, self.policy, uniform_from_normal(ctx.randn(self.draws)))
+
+    def _real_labels(self, ctx: StepContext) -> torch.Tensor | None:
+        return ctx.batch["label"].long() if self.num_classes else None
+
+    @staticmethod
+    def _score(D: nn.Module, video: torch.Tensor, label: torch.Tensor | None) -> Any:
+        return D(video) if label is None else D(video, label)
+
+    # --- phases --------------------------------------------------------------------------
+
     def g_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         z = ctx.randn(self.model.z_dim)
-        fake = ctx.net("generator")(z)  # [B, T, C, H, W]
-        ctx.cache["fake"] = fake.detach()
-        logits = ctx.net("discriminator")(fake)
-        return {"loss": self.g_loss(logits.float())}
+        labels = ctx.randint(self.num_classes) if self.num_classes else None
+        G = ctx.net("generator")
+        fake = G(z) if labels is None else G(z, labels)  # [B, T, C, H, W]
+        ctx.cache["fake"], ctx.cache["fake_label"] = fake.detach(), labels
+        logits = self._score(ctx.net("discriminator"), self._augment(ctx, fake), labels)
+        return {"loss": g_loss(self.loss, logits)}
 
     def d_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         D = ctx.net("discriminator")
-        real_logits = D(ctx.batch["video"]).float()
-        fake_logits = D(ctx.cache["fake"]).float()
-        return {
-            "loss": self.d_loss(real_logits, fake_logits),
-            "real_score": real_logits.detach().mean(),
-            "fake_score": fake_logits.detach().mean(),
-        }
+        real_labels, fake_labels = self._real_labels(ctx), ctx.cache["fake_label"]
+        real = self._augment(ctx, ctx.batch["video"])
+        fake = self._augment(ctx, ctx.cache["fake"])
+        real_logits = self._score(D, real, real_labels)
+        fake_logits = self._score(D, fake, fake_labels)
+        out = {"loss": d_loss(self.loss, real_logits, fake_logits),
+               "real_score": mean_score(real_logits), "fake_score": mean_score(fake_logits)}
+        if self.loss == "wgan-gp":
+            # on interpolates of the clips D sees (augmented), labelled with the real clips' classes
+            weight = uniform_from_normal(ctx.randn(1)).view(-1)
+            plain = self.networks["discriminator"]
+            penalty = gradient_penalty(lambda x: self._score(plain, x, real_labels), real, fake, weight)
+            out["loss"] = out["loss"] + self.config.gp_gamma * penalty
+            out["gp_penalty"] = penalty.detach()
+            if self.config.wgan_drift > 0:
+                drift = sum(t.square().mean() for t in as_list(real_logits))
+                out["loss"] = out["loss"] + self.config.wgan_drift * drift
+        return out
 
     def d_reg(self, ctx: StepContext) -> dict[str, torch.Tensor]:
-        real = ctx.batch["video"].detach().requires_grad_(True)
-        logits = ctx.net("discriminator")(real)
-        (grad,) = torch.autograd.grad(logits.float().sum(), real, create_graph=True)
-        penalty = grad.float().square().flatten(1).sum(1).mean()
+        plain = self.networks["discriminator"]
+        labels = self._real_labels(ctx)
+        # the gradient is taken with respect to the un-augmented clip (StyleGAN2-ADA's choice)
+        penalty = r1_penalty(lambda x: self._score(plain, self._augment(ctx, x), labels), ctx.batch["video"])
         return {"loss": penalty * (self.r1_gamma / 2), "r1_penalty": penalty.detach()}
 
+    # --- sampling and export -------------------------------------------------------------
+
     def sample(self, nets: dict[str, nn.Module], count: int) -> torch.Tensor:
-        return generate(nets["generator"], self.preview_latents[:count])
+        labels = self.preview_labels[:count] if self.preview_labels is not None else None
+        return generate(nets["generator"], self.preview_latents[:count], labels=labels)
 
     def prepare_export(self, nets: dict[str, nn.Module], batches: int = 8, batch_size: int = 16) -> None:
-        """Recompute the EMA generator's BatchNorm statistics on ``batches`` of fixed noise."""
+        """Recompute the EMA generator's BatchNorm statistics on ``batches`` of fixed noise (and labels)."""
         G = nets["generator"]
         device = next(G.parameters()).device
         gen = torch.Generator().manual_seed(0)
-        recompute_batchnorm(G, (lambda: G(torch.randn(batch_size, self.model.z_dim, generator=gen).to(device))
-                                for _ in range(batches)))
+
+        def run() -> Any:
+            z = torch.randn(batch_size, self.model.z_dim, generator=gen).to(device)
+            if not self.num_classes:
+                return G(z)
+            return G(z, torch.randint(self.num_classes, (batch_size,), generator=gen).to(device))
+
+        recompute_batchnorm(G, (run for _ in range(batches)))
         G.eval()
 
     def export_state(self, nets: dict[str, nn.Module]) -> dict[str, Any]:
         return {f"generator.{k}": v for k, v in nets["generator"].state_dict().items()}
+

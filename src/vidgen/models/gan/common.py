@@ -1,0 +1,135 @@
+"""What every GAN architecture shares: the training options and the model contract.
+
+Each architecture (one file each, no inheritance between the networks) has a config
+dataclass that inherits :class:`GANOptions`, so the loss and stabilisers are chosen the same
+way for all of them (``model.loss=hinge model.spectral_norm=true ...``).
+
+The contract the GAN family (``vidgen/train/gan.py``) and the sampling code rely on:
+
+- ``model.generator(z, label=None, frames=None)`` -> ``[B, T, C, H, W]`` in ``[-1, 1]``.
+  ``label`` ``[B]`` long is required when ``model.num_classes > 0``. ``frames`` asks for a
+  clip length other than the training one; only models with ``model.any_length = True``
+  accept it (others raise a ConfigError naming the models that do).
+- ``model.discriminator(video, label=None)`` -> logits: a tensor ``[B]`` or a list of
+  tensors (one per sub-discriminator, e.g. MoCoGAN's video and image discriminators, each
+  ``[B]`` or ``[B, ...]``); losses are applied to each and summed.
+- ``model.z_dim``, ``model.num_classes`` (0: unconditional), ``model.any_length``,
+  ``model.latents(seeds, device)`` -> ``[N, z_dim]``, one vector per seed.
+
+Helpers every architecture calls, so the options mean the same everywhere:
+
+- :func:`class_count` turns ``(config.conditional, dataset classes)`` into ``num_classes``,
+  refusing a conditional model on a dataset with fewer than 2 classes;
+- :func:`check_frames` is the ``frames`` check of a fixed-length generator;
+- :func:`apply_spectral_norm` puts spectral normalisation on a discriminator's weights
+  (call it after initialising them);
+- the GAN family applies :mod:`~vidgen.models.gan.augment` (DiffAugment) and the losses;
+  an architecture does nothing for them.
+
+Set ``any_length`` as a *class* attribute: :func:`any_length_models` reads it from the
+registry to name the models that generate any clip length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+from vidgen.errors import ConfigError
+from vidgen.models.gan.augment import parse_policy
+
+
+@dataclass
+class GANOptions:
+    """Loss, stabilisers and conditioning shared by every GAN architecture."""
+
+    # adversarial loss: "nonsaturating" (-log D), "lsgan" (least squares), "hinge", "wgan-gp"
+    loss: Literal["nonsaturating", "lsgan", "hinge", "wgan-gp"] = "nonsaturating"
+    gp_gamma: float = 10.0  # gradient-penalty weight of wgan-gp (on interpolates, target norm 1)
+    wgan_drift: float = 0.0  # wgan-gp only: weight of E[D(x)^2] on real clips (ProGAN uses 1e-3)
+    r1_gamma: float = 0.0  # R1 gradient penalty weight on real clips (0: off)
+    r1_interval: int = 16  # lazy regularisation: the penalty runs every N steps
+    spectral_norm: bool = False  # spectral normalisation on every discriminator weight layer
+    # DiffAugment policy applied to real and fake clips before the discriminator, the same
+    # transform for every frame of a clip: comma-separated from "color", "translation", "cutout"
+    diffaugment: str = ""
+    conditional: bool = False  # class-conditional generator and projection discriminator
+
+    def __post_init__(self) -> None:
+        if self.r1_gamma < 0 or self.r1_interval < 1:
+            raise ConfigError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, "
+                              f"got {self.r1_gamma} and {self.r1_interval}")
+        if self.gp_gamma < 0:
+            raise ConfigError(f"model.gp_gamma must be >= 0, got {self.gp_gamma}")
+        if self.wgan_drift < 0:
+            raise ConfigError(f"model.wgan_drift must be >= 0, got {self.wgan_drift}")
+        parse_policy(self.diffaugment)  # a clear error for an unknown augmentation
+
+
+def class_count(name: str, config: GANOptions, num_classes: int) -> int:
+    """``model.num_classes``: the dataset's classes for a conditional model, else 0.
+
+    Raises a ConfigError when ``config.conditional`` and the dataset has fewer than 2 classes.
+    """
+    if not config.conditional:
+        return 0
+    if num_classes < 2:
+        raise ConfigError(f"{name} with model.conditional=true needs a dataset with at least 2 classes, "
+                          f"this one has {num_classes}",
+                          hint="set model.conditional=false, or use a labelled dataset (shapes, moving_digits with "
+                               "labels, a folder with one sub-folder per class)")
+    return num_classes
+
+
+def check_label(name: str, num_classes: int, label: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+    """``label`` as long ``[batch]`` for a conditional model (required), None for an unconditional one."""
+    if not num_classes:
+        return None
+    if label is None:
+        raise ConfigError(f"this {name} is class-conditional ({num_classes} classes): pass label [B]")
+    label = torch.as_tensor(label).long().reshape(-1)
+    if label.shape[0] != batch:
+        raise ConfigError(f"{name}: label must hold one class per clip ({batch}), got {label.shape[0]}")
+    return label
+
+
+def any_length_models() -> list[str]:
+    """The registered GAN architectures whose generator takes any ``frames``."""
+    from vidgen.registry import MODELS
+
+    return [n for n in MODELS.names()
+            if MODELS.get(n).meta.get("family") == "gan" and getattr(MODELS.get(n).obj, "any_length", False)]
+
+
+def check_frames(name: str, frames: int | None, training_frames: int) -> None:
+    """The ``frames`` argument of a fixed-length generator: None or the training length."""
+    if frames is None or frames == training_frames:
+        return
+    others = any_length_models()
+    raise ConfigError(f"{name} generates clips of its training length ({training_frames} frames) only, "
+                      f"not {frames}",
+                      hint=(f"models that generate any length: {', '.join(others)}" if others
+                            else "no registered GAN generates other lengths"))
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al., 2018) on every Conv/Linear/Embedding weight of ``module``.
+
+    Each weight is divided by its largest singular value (of the weight reshaped to
+    ``[out, -1]``), estimated by one power iteration per forward pass in training mode, which
+    makes every layer (about) 1-Lipschitz. Call it after the weights are initialised:
+    afterwards ``layer.weight`` is computed from ``layer.parametrizations.weight.original``.
+    """
+    kinds = (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding)
+    for layer in list(module.modules()):
+        if isinstance(layer, kinds) and not _is_parametrized(layer):
+            _spectral_norm(layer)
+    return module
+
+
+def _is_parametrized(layer: nn.Module) -> bool:
+    return "weight" in getattr(layer, "parametrizations", {})
