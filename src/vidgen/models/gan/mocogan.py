@@ -1,0 +1,309 @@
+"""``mocogan``: motion and content decomposed (MoCoGAN, Tulyakov et al., CVPR 2018).
+
+A clip is a path in a latent space: one content code ``z_c`` for the whole clip and one
+motion code ``z_m(t)`` per frame, the hidden states of a GRU driven by per-frame noise
+``e_t``. A 2D image generator turns every frame's ``[z_c, z_m(t)]`` into that frame; all
+the frames of a batch go through it at once (``[B*T, ...]``), only the GRU loops over time.
+
+Two discriminators judge the result: ``D_I`` on single frames (``image_batch`` frames
+picked at random in every clip: is each frame a plausible image?) and ``D_V`` on whole
+clips (3D convolutions: is the motion plausible?). They live in one module,
+:class:`Discriminators`, so the training engine sees one network with one optimizer; it
+returns the list of logits ``[video [B], image [B, k]]`` (``k = min(image_batch, T)``) and
+the GAN family sums the losses over the list.
+
+Conditional (``conditional=True``): a learned class embedding is appended to ``z_c`` (the
+categorical variant's role of the one-hot category), and both discriminators add a
+projection term ``<embed(y), sum-pooled features>`` to their logits.
+
+The noise vector ``z`` of a clip holds everything random, so a seed gives one clip::
+
+    z = [ z_c (content_dim) | h_0 (motion_dim) | e_1 .. e_K (K = max_frames slots of noise_dim) ]
+
+Clips of up to ``K`` frames read ``e_t`` from ``z``. Longer clips (``frames=`` past ``K``)
+continue with noise drawn from a generator seeded by a hash of ``z`` itself: the same
+``z`` gives the same clip at every length, and the first frames of a long clip are the
+clip of the training length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from vidgen.errors import ConfigError
+from vidgen.models.gan.common import GANOptions, apply_spectral_norm, check_label, class_count
+from vidgen.nn.init import dcgan_init
+from vidgen.registry import MODELS
+
+
+@dataclass
+class MoCoGANConfig(GANOptions):
+    """Latent sizes, widths and options of MoCoGAN (loss and stabilisers: :class:`GANOptions`)."""
+
+    content_dim: int = 50  # z_c, one per clip
+    motion_dim: int = 10  # z_m(t): the GRU's hidden state, one per frame
+    noise_dim: int = 10  # e_t: the GRU's input noise, one per frame
+    max_frames: int = 0  # per-frame noise slots carried in z (0: the training clip length)
+    embed_dim: int = 16  # class embedding appended to z_c (conditional only)
+    # widths at the finest stage, doubling per coarser stage up to max_channels. g_channels=32 has
+    # the official generator's widths (ngf=64) from 8x8 on; the defaults (half of them, and narrow
+    # discriminators that stride time) make a step ~17x cheaper (benchmarks/mocogan_speed.py)
+    g_channels: int = 16
+    d_channels: int = 16
+    max_channels: int = 256
+    g_norm: Literal["batch", "none"] = "batch"
+    d_norm: Literal["batch", "none"] = "batch"  # ignored (none) with spectral_norm or loss=wgan-gp
+    image_batch: int = 1  # frames per clip that the image discriminator judges
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("content_dim", "motion_dim", "noise_dim", "embed_dim", "g_channels", "d_channels",
+                     "max_channels", "image_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_frames < 0:
+            raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
+
+
+def plan_stages(resolution: int) -> int:
+    """Number of 2x spatial stages between 4x4 and ``resolution`` (4 times a power of two, >= 8)."""
+    stages = int(round(math.log2(resolution / 4))) if resolution >= 8 else 0
+    if resolution < 8 or 4 * 2**stages != resolution:
+        raise ConfigError(
+            f"mocogan needs a resolution of 4 x a power of two (8, 16, 32, 64, 128...), got {resolution}",
+            hint="set data.resolution=32 or 64",
+        )
+    return stages
+
+
+def _width(base: int, level: int, cap: int) -> int:
+    return min(cap, base * 2**level)
+
+
+def _d_norm(cfg: MoCoGANConfig) -> str:
+    """The discriminators' normalisation: none under spectral norm (its Lipschitz control replaces
+    BatchNorm) or wgan-gp (whose per-clip gradient BatchNorm would couple to the batch)."""
+    return "none" if cfg.spectral_norm or cfg.loss == "wgan-gp" else cfg.d_norm
+
+
+def _projection(num_classes: int, channels: int) -> nn.Embedding | None:
+    """The class vectors of a projection discriminator (Miyato & Koyama, 2018), Glorot-initialised."""
+    if not num_classes:
+        return None
+    embed = nn.Embedding(num_classes, channels)
+    nn.init.xavier_uniform_(embed.weight)
+    return embed
+
+
+def _noise_from_hash(z: torch.Tensor, count: int, dim: int) -> torch.Tensor:
+    """``[B, count, dim]`` standard normal noise, a deterministic function of each row of ``z [B, D]``.
+
+    Each clip's generator is seeded with a hash of its own ``z`` (float32 bytes), so the
+    noise does not depend on the batch, the device or the other clips.
+    """
+    rows = []
+    for zi in z.detach().float().cpu():
+        seed = int.from_bytes(hashlib.blake2b(zi.numpy().tobytes(), digest_size=8).digest(), "little") % 2**63
+        rows.append(torch.randn(count, dim, generator=torch.Generator().manual_seed(seed)))
+    return torch.stack(rows).to(device=z.device, dtype=z.dtype)
+
+
+class ImageGenerator(nn.Module):
+    """Frame codes ``[N, code_dim]`` -> frames ``[N, C, H, W]`` in ``[-1, 1]`` (2D DCGAN)."""
+
+    def __init__(self, *, cfg: MoCoGANConfig, code_dim: int, resolution: int, channels: int):
+        super().__init__()
+        stages = plan_stages(resolution)
+        self.c0 = _width(cfg.g_channels, stages, cfg.max_channels)
+        norm = (lambda c: nn.BatchNorm2d(c)) if cfg.g_norm == "batch" else (lambda c: nn.Identity())
+        # a linear layer to 4x4 is DCGAN's first 4x4 transposed convolution of a 1x1 input
+        self.project = nn.Linear(code_dim, self.c0 * 16, bias=cfg.g_norm == "none")
+        self.project_norm = nn.Sequential(norm(self.c0), nn.ReLU(inplace=True))
+        blocks = []
+        for i in range(stages):  # coarse -> fine
+            c_in = _width(cfg.g_channels, stages - i, cfg.max_channels)
+            last = i == stages - 1
+            c_out = channels if last else _width(cfg.g_channels, stages - i - 1, cfg.max_channels)
+            conv = nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=last or cfg.g_norm == "none")
+            blocks.append(conv if last else nn.Sequential(conv, norm(c_out), nn.ReLU(inplace=True)))
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        x = self.project(code).view(code.shape[0], self.c0, 4, 4)  # [N, C, H, W]
+        x = self.project_norm(x).contiguous(memory_format=torch.channels_last)  # mkldnn's fast layout
+        return torch.tanh(self.blocks(x))
+
+
+class Generator(nn.Module):
+    """``z [B, z_dim]`` (and ``label [B]``) -> video ``[B, T, C, H, W]`` in ``[-1, 1]``."""
+
+    def __init__(self, *, cfg: MoCoGANConfig, frames: int, resolution: int, channels: int, num_classes: int):
+        super().__init__()
+        self.cfg = cfg
+        self.frames = frames
+        self.slots = cfg.max_frames or frames
+        self.z_dim = cfg.content_dim + cfg.motion_dim + self.slots * cfg.noise_dim
+        self.num_classes = num_classes
+        self.embed = nn.Embedding(num_classes, cfg.embed_dim) if num_classes else None
+        self.gru = nn.GRUCell(cfg.noise_dim, cfg.motion_dim)
+        code_dim = cfg.content_dim + (cfg.embed_dim if num_classes else 0) + cfg.motion_dim
+        self.image = ImageGenerator(cfg=cfg, code_dim=code_dim, resolution=resolution, channels=channels)
+
+    def motion(self, h: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Motion codes ``z_m [B, T, motion_dim]`` from ``h_0 [B, motion_dim]`` and ``noise [B, T, noise_dim]``."""
+        codes = []
+        for t in range(noise.shape[1]):
+            h = self.gru(noise[:, t], h)
+            codes.append(h)
+        return torch.stack(codes, 1)
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None, frames: int | None = None) -> torch.Tensor:
+        T = self.frames if frames is None else int(frames)
+        if T < 1:
+            raise ConfigError(f"mocogan generates clips of >= 1 frame, asked for {T}")
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"z must be [B, {self.z_dim}] (model.z_dim), got {tuple(z.shape)}")
+        cfg = self.cfg
+        B = z.shape[0]
+        content, h0, slots = z.split([cfg.content_dim, cfg.motion_dim, self.slots * cfg.noise_dim], dim=1)
+        noise = slots.reshape(B, self.slots, cfg.noise_dim)[:, :T]
+        if T > self.slots:
+            noise = torch.cat([noise, _noise_from_hash(z, T - self.slots, cfg.noise_dim)], dim=1)
+        label = check_label("mocogan", self.num_classes, label, B)
+        if self.embed is not None:
+            content = torch.cat([content, self.embed(label.to(z.device)).to(z.dtype)], dim=1)
+        z_m = self.motion(h0, noise)  # [B, T, motion_dim]
+        codes = torch.cat([content[:, None].expand(-1, T, -1), z_m], dim=2)  # [B, T, code_dim]
+        frames_out = self.image(codes.reshape(B * T, -1))  # [B*T, C, H, W]
+        return frames_out.reshape(B, T, *frames_out.shape[1:])
+
+
+class ImageDiscriminator(nn.Module):
+    """frames ``[N, C, H, W]`` (and ``label [N]``) -> one logit per frame ``[N]`` (2D DCGAN)."""
+
+    def __init__(self, *, cfg: MoCoGANConfig, resolution: int, channels: int, num_classes: int):
+        super().__init__()
+        stages = plan_stages(resolution)
+        layers: list[nn.Module] = []
+        c_in = channels
+        for i in range(stages):  # fine -> coarse
+            c_out = _width(cfg.d_channels, i, cfg.max_channels)
+            norm = i > 0 and _d_norm(cfg) == "batch"  # no normalisation on the input layer, as in DCGAN
+            layers.append(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=not norm))
+            if norm:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv2d(c_in, 1, 4)
+        self.embed = _projection(num_classes, c_in)
+
+    def forward(self, frames: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(frames.contiguous(memory_format=torch.channels_last))  # [N, C, 4, 4]
+        logits = self.head(h).flatten(1).mean(1)
+        if self.embed is not None:
+            logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3))).sum(1)
+        return logits
+
+
+class VideoDiscriminator(nn.Module):
+    """video ``[B, T, C, H, W]`` (and ``label [B]``) -> one logit per clip ``[B]`` (3D convolutions)."""
+
+    def __init__(self, *, cfg: MoCoGANConfig, frames: int, resolution: int, channels: int, num_classes: int):
+        super().__init__()
+        stages = plan_stages(resolution)
+        layers: list[nn.Module] = []
+        c_in, t = channels, frames
+        for i in range(stages):  # fine -> coarse
+            c_out = _width(cfg.d_channels, i, cfg.max_channels)
+            down_t = t % 2 == 0  # time is halved while it can be, from the finest stage on: that is where it costs
+            norm = i > 0 and _d_norm(cfg) == "batch"
+            layers.append(nn.Conv3d(c_in, c_out, kernel_size=(4 if down_t else 3, 4, 4),
+                                    stride=(2 if down_t else 1, 2, 2), padding=1, bias=not norm))
+            if norm:
+                layers.append(nn.BatchNorm3d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            c_in, t = c_out, t // 2 if down_t else t
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Conv3d(c_in, 1, kernel_size=(t, 4, 4))
+        self.embed = _projection(num_classes, c_in)
+
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        x = video.transpose(1, 2)  # [B, C, T, H, W]
+        h = self.features(x.contiguous(memory_format=torch.channels_last_3d))
+        logits = self.head(h).flatten(1).mean(1)
+        if self.embed is not None:
+            logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3, 4))).sum(1)
+        return logits
+
+
+class Discriminators(nn.Module):
+    """``D_V`` and ``D_I`` as one network: video ``[B, T, C, H, W]`` -> ``[video [B], image [B, k]]``.
+
+    ``D_I`` judges ``k = min(image_batch, T)`` distinct frames per clip, chosen afresh at
+    every call with torch's random generator (seeded, and saved and restored, by the engine).
+    """
+
+    def __init__(self, *, cfg: MoCoGANConfig, frames: int, resolution: int, channels: int, num_classes: int):
+        super().__init__()
+        self.image_batch = cfg.image_batch
+        self.num_classes = num_classes
+        self.video = VideoDiscriminator(cfg=cfg, frames=frames, resolution=resolution, channels=channels,
+                                        num_classes=num_classes)
+        self.image = ImageDiscriminator(cfg=cfg, resolution=resolution, channels=channels, num_classes=num_classes)
+
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> list[torch.Tensor]:
+        B, T = video.shape[:2]
+        label = check_label("mocogan", self.num_classes, label, B)
+        if label is not None:
+            label = label.to(video.device)
+        k = min(self.image_batch, T)
+        pick = torch.rand(B, T, device=video.device).argsort(dim=1)[:, :k]  # [B, k] distinct frames
+        frames = video[torch.arange(B, device=video.device)[:, None], pick]  # [B, k, C, H, W]
+        image_label = None if label is None else label[:, None].expand(B, k).reshape(-1)
+        image_logits = self.image(frames.flatten(0, 1), image_label).view(B, k)
+        return [self.video(video, label), image_logits]
+
+
+@MODELS.register("mocogan", config=MoCoGANConfig, family="gan")
+class MoCoGAN(nn.Module):
+    """MoCoGAN: a GRU of motion codes and a 2D image generator; image and video discriminators.
+
+    Args:
+        config: latent sizes, widths and options.
+        frames, resolution, channels: the clip shape ``[T, C, H, W]`` it trains on; the
+            generator makes clips of any length (``generator(z, frames=N)``).
+        num_classes: classes of the dataset; used (>= 2 needed) when ``config.conditional``.
+
+    ``z_dim`` is ``content_dim + motion_dim + K * noise_dim`` (see the module docstring);
+    ``num_classes`` is the number of labels the model reads (0 when unconditional).
+    """
+
+    any_length = True
+
+    def __init__(self, *, config: MoCoGANConfig, frames: int, resolution: int, channels: int, num_classes: int = 0):
+        super().__init__()
+        if config.max_frames and config.max_frames < frames:
+            raise ConfigError(f"model.max_frames ({config.max_frames}) must be 0 or >= data.frames ({frames}): "
+                              "the training clips read all their noise from z",
+                              hint=f"set model.max_frames=0 or >= {frames}")
+        self.config = config
+        self.num_classes = class_count("mocogan", config, num_classes)
+        shape = dict(cfg=config, frames=frames, resolution=resolution, channels=channels, num_classes=self.num_classes)
+        self.generator = Generator(**shape)
+        self.discriminator = Discriminators(**shape)
+        self.z_dim = self.generator.z_dim
+        self.apply(dcgan_init)
+        if config.spectral_norm:
+            apply_spectral_norm(self.discriminator)
+
+    def latents(self, seeds: list[int], device: torch.device | str = "cpu") -> torch.Tensor:
+        """One noise vector per seed, ``[len(seeds), z_dim]``: sample i depends on its seed only."""
+        z = [torch.randn(self.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+        return torch.stack(z).to(device)
