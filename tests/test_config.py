@@ -118,3 +118,10 @@ def test_switching_a_choice_by_override_drops_the_old_keys(repo_root):
 def test_values_out_of_range_are_config_errors(override):
     with pytest.raises(ConfigError):
         cfgmod.load(ExperimentConfig, None, [override])
+
+
+@pytest.mark.parametrize("text, expected", [("on", "on"), ("off", "off"), ("auto", "auto"), ('"on"', "on")])
+def test_bare_on_off_reach_on_off_choices(repo_root, text, expected):
+    # YAML 1.1 reads a bare on/off as true/false; a field whose choices are on/off takes them back
+    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "demo.yaml", [f"train.channels_last={text}"])
+    assert cfg.train.channels_last == expected
