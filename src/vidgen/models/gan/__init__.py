@@ -2,3 +2,4 @@
 
 from vidgen.models.gan import dcgan3d  # noqa: F401
 from vidgen.models.gan import mocogan  # noqa: F401
+from vidgen.models.gan import styleganv  # noqa: F401
