@@ -303,7 +303,7 @@ class FrameHead(nn.Module):
     """
 
     def __init__(self, hidden: int, channels: int, patch_size: int, output: str = "linear", filter_size: int = 9,
-                 centre_logit: float = 2.0):
+                 centre_logit: float = 4.0):
         super().__init__()
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
