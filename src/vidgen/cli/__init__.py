@@ -12,6 +12,7 @@ import sys
 from vidgen import __version__
 from vidgen.cli import data as data_cmd
 from vidgen.cli import eval as eval_cmd
+from vidgen.cli import evaluator as evaluator_cmd
 from vidgen.cli import interpolate as interpolate_cmd
 from vidgen.cli import predict as predict_cmd
 from vidgen.cli import reconstruct as reconstruct_cmd
@@ -19,7 +20,7 @@ from vidgen.cli import sample as sample_cmd
 from vidgen.cli import train as train_cmd
 from vidgen.errors import VidgenError
 
-COMMANDS = (train_cmd, sample_cmd, predict_cmd, reconstruct_cmd, interpolate_cmd, eval_cmd, data_cmd)
+COMMANDS = (train_cmd, sample_cmd, predict_cmd, reconstruct_cmd, interpolate_cmd, eval_cmd, evaluator_cmd, data_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
