@@ -106,10 +106,10 @@ def test_every_recipe_loads(repo_root):
 
 
 def test_switching_a_choice_by_override_drops_the_old_keys(repo_root):
-    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "folder.yaml", ["data.name=shapes", "data.frames=8"])
+    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "dcgan3d_folder.yaml", ["data.name=shapes", "data.frames=8"])
     assert type(cfg.data).__name__ == "ShapesConfig" and cfg.data.frames == 8
     # the same name keeps the YAML's keys
-    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "folder.yaml", ["data.name=folder"])
+    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "dcgan3d_folder.yaml", ["data.name=folder"])
     assert cfg.data.path == "data/my_clips"
 
 
