@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,21 +30,12 @@ from vidgen.registry import MODELS
 from vidgen.train.config import ExperimentConfig
 from vidgen.train.loop import Trainer
 from vidgen.train.monitor import peak_memory_mib
+from vidgen.utils.hw import cpu_name
 
 # the data each family trains on by default, the standard setting of its literature (the
 # config defaults are shapes, 16 frames of 64x64); svg is a VAE that predicts like a predictor
 MOVING_MNIST = ["data.name=moving_digits", "data.frames=20"]
 FAMILY_DATA = {"predictor": MOVING_MNIST, "svg": MOVING_MNIST}
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _sync(device: torch.device) -> None:

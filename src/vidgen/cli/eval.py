@@ -1,9 +1,10 @@
-"""``vidgen eval CHECKPOINT --metric NAME [--num N] [--batch-size N] [data.key=value ...]``
+"""``vidgen eval CHECKPOINT --metric NAME [options] [data.key=value ...]`` and ``vidgen eval --real A --fake B``.
 
 The test set is built by the dataset registry from the run's own data config
-(``config.json``'s ``"data"``) with the overrides applied; the metric is a protocol
-registered in ``vidgen.registry.METRICS`` (see :mod:`vidgen.metrics.evaluate`). Each run
-appends one JSON record to ``RUN_DIR/metric-<name>.jsonl`` (or ``--out FILE``).
+(``config.json``'s ``"data"``) with the overrides applied. Metrics: ``frames`` for
+predictors (see :mod:`vidgen.metrics.evaluate`); ``fvd{N}_{T}f``, ``kvd{N}_{T}f`` and
+``cond_acc{N}`` for generators and clip VAEs (see :mod:`vidgen.metrics.generative`). Each
+run appends one JSON record to ``RUN_DIR/metric-<name>.jsonl`` (or ``--out FILE``).
 """
 
 from __future__ import annotations
@@ -23,29 +24,55 @@ from vidgen.metrics import evaluate as _protocols  # noqa: F401 (registers the m
 from vidgen.registry import METRICS
 
 
+DISTRIBUTION_HELP = (
+    "  fvd{N}_{T}f  Frechet video distance, N real and N generated clips of T frames (fvd2048_16f, fvd256_16f)\n"
+    "  kvd{N}_{T}f  kernel video distance on the same features\n"
+    "  cond_acc{N}  share of N class-conditional samples the evaluator classifies as the class asked for"
+)
+
+
 def add_parser(sub) -> None:
-    names = METRICS.names()
     p = sub.add_parser(
         "eval",
-        help="score a trained model on a test set",
+        help="score a trained model on a test set, or two sets of clips",
         description="Score a trained model on a test set built from the run's own data config, changed by\n"
-                    "data.key=value overrides. Prints a table and appends a JSON record (metric, checkpoint,\n"
-                    "data config, results with per-frame curves) to RUN_DIR/metric-<metric>.jsonl or --out.\n\n"
-                    "metrics:\n" + "\n".join(f"  {e.name:<10} {e.meta.get('summary', '')}" for e in METRICS),
+                    "data.key=value overrides, or two sets of clips (--real A --fake B: .npy/.npz arrays or\n"
+                    "folders of videos). Prints a table and appends a JSON record to RUN_DIR/metric-<metric>.jsonl\n"
+                    "or --out.\n\nmetrics:\n"
+                    + "\n".join(f"  {e.name:<11} {e.meta.get('summary', '')}" for e in METRICS) + "\n"
+                    + DISTRIBUTION_HELP + "\n\n"
+                    "Detectors (--detector): the I3D files i3d_torchscript.pt (StyleGAN-V) or i3d_pretrained_400.pt\n"
+                    "(VideoGPT/TATS), found by path, $VIDGEN_I3D or the cache folder ~/.cache/vidgen/detectors; a\n"
+                    "domain-evaluator folder ('vidgen evaluator train'); or a shipped evaluator by name (shapes...).",
         epilog="Examples:\n"
                "  vidgen eval runs/convlstm --metric frames data.seed=1 data.num_clips=1000\n"
-               "  vidgen eval runs/mnist --metric frames --num 2000 data.digit_range=[8000,10000] data.seed=1",
+               "  vidgen eval runs/gan --metric fvd2048_16f --detector ~/i3d_torchscript.pt\n"
+               "  vidgen eval runs/gan --metric fvd256_16f --protocol videogpt --detector ~/i3d_pretrained_400.pt\n"
+               "  vidgen eval runs/gan --metric fvd1000_16f --detector shapes data.seed=1\n"
+               "  vidgen eval runs/cond_gan --metric cond_acc1000 --detector shapes\n"
+               "  vidgen eval --real real.npy --fake fake.npy --metric fvd256_16f --detector shapes",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("checkpoint", help="run folder (or its model.safetensors) written by 'vidgen train'")
+    p.add_argument("checkpoint", nargs="?", default=None,
+                   help="run folder (or its model.safetensors) written by 'vidgen train'")
     p.add_argument("overrides", nargs="*", metavar="data.key=value",
                    help="changes to the run's data config for the test set, e.g. data.seed=1 data.num_clips=1000")
-    p.add_argument("--metric", required=True, choices=names, help=f"what to measure: {', '.join(names)}")
+    p.add_argument("--metric", required=True, help="what to measure: frames, fvd{N}_{T}f, kvd{N}_{T}f, cond_acc{N}")
+    p.add_argument("--real", default=None, help="with --fake: real clips (.npy/.npz array or a folder of videos)")
+    p.add_argument("--fake", default=None, help="with --real: generated clips (.npy/.npz array or a folder of videos)")
+    p.add_argument("--detector", default=None,
+                   help="I3D file, domain-evaluator folder or shipped evaluator name (default: $VIDGEN_I3D / cache)")
+    p.add_argument("--protocol", default=None, choices=("styleganv", "tf", "videogpt", "tats"),
+                   help="FVD lineage to reproduce (default styleganv); see docs/metrics.md")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                   help="detector precision: fp32 (exact, default) or bf16 (fast, for monitoring)")
+    p.add_argument("--no-cache", action="store_true", help="recompute the real-data statistics (no disk cache)")
     p.add_argument("--num", type=int, default=1000, help="clips to score (default 1000, or the whole test set)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per batch (default 16)")
     p.add_argument("--context", type=int, default=None, help="context frames (default: the model's training split)")
     p.add_argument("--future", type=int, default=None, help="frames predicted and scored (default: the model's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of a stochastic model's draws (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of a stochastic model's draws; generated clip i uses seed SEED+i (default 0)")
     p.add_argument("--out", default=None,
                    help="JSONL file to append the record to (default RUN_DIR/metric-<metric>.jsonl)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
@@ -84,11 +111,19 @@ def build_test_set(meta: dict[str, Any], overrides: list[str], *, frames: int,
 def run(args: argparse.Namespace) -> int:
     from vidgen.cli.predict import check_flags, load_predictor
     from vidgen.io.checkpoint import find_export
+    from vidgen.metrics import generative
 
     check_flags(args, ("num", "batch_size", "context", "future"))
+    if args.real is not None or args.fake is not None:
+        return run_files(args)
+    if args.checkpoint is None:
+        raise VidgenError("vidgen eval needs a run folder, or --real and --fake",
+                          hint="e.g. vidgen eval runs/gan --metric fvd256_16f --detector shapes")
+    if generative.is_distribution_metric(args.metric):
+        return run_generative(args)
+    if args.metric not in METRICS.names():
+        generative.parse_name(args.metric)  # raises, naming the forms
     entry = METRICS.get(args.metric)
-    if entry.meta.get("needs") != "predictor":  # the only kind of metric so far
-        raise VidgenError(f"vidgen eval cannot run the metric {args.metric!r} yet")
     predictor = load_predictor(args.checkpoint, device=args.device, command=f"--metric {args.metric}")
     context = args.context if args.context is not None else predictor.context
     future = args.future if args.future is not None else predictor.future
@@ -128,4 +163,64 @@ def run(args: argparse.Namespace) -> int:
         raise VidgenError(f"could not write {out}: {e.strerror or e}",
                           hint="pass --out FILE somewhere writable") from None
     print(f"record appended to {out}")
+    return 0
+
+
+def _print_results(results: dict[str, Any]) -> None:
+    print(f"  {results['metric']:<14} {results['value']:.4f}")
+    for key in ("protocol", "detector", "detector_sha256", "precision", "real_clips", "fake_clips", "clips", "frames"):
+        if results.get(key) is not None:
+            print(f"  {key:<14} {results[key]}")
+    for cls, acc in (results.get("per_class") or {}).items():
+        print(f"    class {cls:<10} {acc:.3f}")
+
+
+def run_generative(args: argparse.Namespace) -> int:
+    """FVD / KVD / cond_acc of a generator or clip VAE against the run's own (or overridden) data."""
+    import vidgen
+    from vidgen.io.checkpoint import find_export
+    from vidgen.metrics import generative
+
+    name = generative.parse_name(args.metric)
+    model = vidgen.load(args.checkpoint, device=args.device)
+    meta = model.meta
+    frames = name.frames or int(model.frames)
+    dataset, data = build_test_set(meta, list(args.overrides), frames=frames, where=args.checkpoint)
+    start = time.perf_counter()
+    results = generative.evaluate_generator(
+        model, name.name, dataset, data_config=data, detector=args.detector, protocol=args.protocol, seed=args.seed,
+        batch_size=args.batch_size, cache_dir=False if args.no_cache else None, progress=sys.stderr.isatty(),
+        device=args.device, precision=args.precision)
+    record = {
+        "metric": name.name, "checkpoint": str(find_export(args.checkpoint).resolve()), "model": meta["model"]["name"],
+        "step": meta.get("step"), "kimg": meta.get("kimg"), "data": data, "seed": args.seed, "results": results,
+        "seconds": round(time.perf_counter() - start, 3), "vidgen_version": __version__,
+    }
+    print(f"{name.name}: {record['model']} (step {record['step']}) against {data['name']}")
+    _print_results(results)
+    out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{name.name}.jsonl"
+    from vidgen.metrics.generative import append_record
+
+    print(f"record appended to {append_record(out, record)}")
+    return 0
+
+
+def run_files(args: argparse.Namespace) -> int:
+    """``--real A --fake B``: a distance between two sets of clips on disk."""
+    from vidgen.metrics import generative
+
+    if args.real is None or args.fake is None:
+        raise VidgenError("--real and --fake go together", hint="vidgen eval --real real.npy --fake fake.npy --metric fvd256_16f")
+    if args.checkpoint is not None or args.overrides:
+        raise VidgenError("give either a run folder or --real/--fake, not both")
+    start = time.perf_counter()
+    results = generative.score_files(args.real, args.fake, args.metric, detector=args.detector, protocol=args.protocol,
+                                     batch_size=args.batch_size, progress=sys.stderr.isatty(), device=args.device,
+                                     precision=args.precision)
+    record = {"metric": results["metric"], "real": str(Path(args.real).resolve()), "fake": str(Path(args.fake).resolve()),
+              "results": results, "seconds": round(time.perf_counter() - start, 3), "vidgen_version": __version__}
+    print(f"{results['metric']}: {args.real} vs {args.fake}")
+    _print_results(results)
+    if args.out:
+        print(f"record appended to {generative.append_record(args.out, record)}")
     return 0

@@ -44,6 +44,13 @@ class TrainConfig:
     keep_checkpoints: int = 3  # keep the newest K training states
     num_samples: int = 16  # clips in the sample grids
     tensorboard: bool = True  # write TensorBoard scalars and sample videos to RUN_DIR/tensorboard
+    # distribution metrics scored while training (GANs, clip VAEs), e.g. [fvd256_16f, cond_acc500]:
+    # every metric_ticks ticks (default: every snapshot) one JSON line in RUN_DIR/metric-<name>.jsonl
+    metrics: tuple[str, ...] = ()
+    metric_ticks: int | None = None
+    metric_detector: str | None = None  # I3D file, evaluator folder or shipped evaluator name (e.g. shapes)
+    metric_protocol: Literal["styleganv", "tf", "videogpt", "tats"] = "styleganv"
+    metric_precision: Literal["fp32", "bf16"] = "fp32"  # bf16: a faster, approximate detector for monitoring
     progress: bool | None = None  # a progress bar (None: when stderr is a terminal)
 
     # hardware
@@ -76,6 +83,12 @@ class TrainConfig:
         for name in ("sample_ticks", "snapshot_ticks", "checkpoint_ticks", "keep_checkpoints", "num_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        if self.metrics:
+            from vidgen.metrics.generative import parse_name
+
+            self.metrics = tuple(parse_name(m).name for m in self.metrics)  # unknown names: a ConfigError
+        if self.metric_ticks is not None and self.metric_ticks < 1:
+            raise ConfigError(f"train.metric_ticks must be >= 1 (or null: every snapshot), got {self.metric_ticks}")
         if self.num_workers < 0:
             raise ConfigError(f"train.num_workers must be >= 0, got {self.num_workers}")
         if self.threads is not None and self.threads < 1:

@@ -134,6 +134,20 @@ class GANFamily:
         labels = self.preview_labels[:count] if self.preview_labels is not None else None
         return generate(nets["generator"], self.preview_latents[:count], labels=labels)
 
+    generates = True  # clips from noise: train.metrics can score it (see sampler)
+
+    def sampler(self, nets: dict[str, nn.Module]) -> Any:
+        """``sample(seed, n, frames)``: clips of seeds ``seed .. seed + n - 1`` from the generator in
+        ``nets``, as :meth:`vidgen.api.VideoGenerator.sample` draws them (class ``s mod classes``)."""
+        G = nets["generator"]
+
+        def sample(seed: int, n: int, frames: int | None = None) -> torch.Tensor:
+            seeds = list(range(seed, seed + n))
+            labels = torch.tensor(seeds) % self.num_classes if self.num_classes else None
+            return generate(G, self.model.latents(seeds), labels=labels, frames=frames, batch_size=n)
+
+        return sample
+
     def prepare_export(self, nets: dict[str, nn.Module], batches: int = 8, batch_size: int = 16) -> None:
         """Recompute the EMA generator's BatchNorm statistics on ``batches`` of fixed noise (and labels)."""
         G = nets["generator"]

@@ -103,6 +103,30 @@ class VAEFamily:
         finally:
             model.train(was_training)
 
+    @property
+    def generates(self) -> bool:
+        """Whether it makes clips from noise (clip VAEs; not the predicting svg): see :meth:`sampler`."""
+        return not self.predicts
+
+    def sampler(self, nets: dict[str, nn.Module]) -> Any:
+        """``sample(seed, n, frames)``: clips of seeds ``seed .. seed + n - 1`` from the prior, as
+        :meth:`vidgen.api.VideoVAE.sample` draws them (clip of seed s is class s mod classes)."""
+        model = nets.get("model", self.model)
+
+        @torch.no_grad()
+        def sample(seed: int, n: int, frames: int | None = None) -> torch.Tensor:
+            seeds = list(range(seed, seed + n))
+            device = next(model.parameters()).device
+            was_training = model.training
+            model.eval()
+            try:
+                label = torch.tensor(seeds, device=device) % self.num_classes if self.num_classes else None
+                return model.decode(model.latents(seeds).to(device), label).float().cpu()
+            finally:
+                model.train(was_training)
+
+        return sample
+
     def prepare_export(self, nets: dict[str, nn.Module]) -> None:
         """Recompute the EMA model's BatchNorm statistics by the training computation on the kept clips."""
         model = nets.get("model", self.model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import platform
 from pathlib import Path
 
 import torch
@@ -27,6 +28,17 @@ def cpu_has_fast_bf16() -> bool:
     except OSError:
         return False
     return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from ``/proc/cpuinfo`` on Linux), for benchmark tables."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def resolve_device(name: str) -> torch.device:
