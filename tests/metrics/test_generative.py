@@ -196,3 +196,27 @@ def test_training_metrics_are_checked_before_training(repo_root, tmp_path):
         cfg = load(ExperimentConfig, base, [f"run_dir={tmp_path}", *override.split()])
         with pytest.raises(ConfigError, match=match):
             train(cfg, echo=lambda line: None)
+
+
+def test_two_processes_score_exactly_what_one_process_scores(tmp_path):
+    """Under torchrun each rank scores its own block of clips; the summed statistics give one process's value."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    worker = Path(__file__).with_name("metrics_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker),
+           str(tmp_path / "two.json")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    one = subprocess.run([sys.executable, str(worker), str(tmp_path / "one.json")], capture_output=True, text=True,
+                         timeout=300)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two, single = (json.loads((tmp_path / f).read_text()) for f in ("two.json", "one.json"))
+    assert two["fvd21_4f"]["real_clips"] == two["fvd21_4f"]["fake_clips"] == 21  # 11 + 10 clips
+    assert two["fvd21_4f"]["value"] == pytest.approx(single["fvd21_4f"]["value"], rel=1e-9)
+    assert two["fvd21_4f"]["value"] > 0
+    # KVD keeps features: the merged reservoirs hold every clip
+    assert two["kvd21_4f"]["value"] == pytest.approx(single["kvd21_4f"]["value"], rel=1e-6)
