@@ -32,6 +32,7 @@ registry to name the models that generate any clip length.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -133,3 +134,27 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
 
 def _is_parametrized(layer: nn.Module) -> bool:
     return "weight" in getattr(layer, "parametrizations", {})
+
+
+def spatial_stages(model: str, resolution: int) -> int:
+    """Number of 2x spatial stages between 4x4 and ``resolution``, which must be 4 times a power of two (>= 8)."""
+    stages = int(round(math.log2(resolution / 4))) if resolution >= 8 else 0
+    if resolution < 8 or 4 * 2**stages != resolution:
+        raise ConfigError(
+            f"{model} needs a resolution of 4 x a power of two (8, 16, 32, 64, 128...), got {resolution}",
+            hint="set data.resolution=32 or 64",
+        )
+    return stages
+
+
+def seeded_latents(z_dim: int, seeds: list[int], device: torch.device | str = "cpu") -> torch.Tensor:
+    """One standard-normal vector per seed, ``[len(seeds), z_dim]``: sample i depends on its seed only."""
+    z = [torch.randn(z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    return torch.stack(z).to(device)
+
+
+def check_at_least_one(config: object, names: tuple[str, ...]) -> None:
+    """Each ``model.<name>`` must be >= 1 (sizes and counts of the config)."""
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ConfigError(f"model.{name} must be >= 1, got {getattr(config, name)}")

@@ -22,7 +22,6 @@ Options (besides the shared ones of :class:`~vidgen.models.gan.common.GANOptions
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,7 +29,15 @@ import torch
 from torch import nn
 
 from vidgen.errors import ConfigError
-from vidgen.models.gan.common import GANOptions, apply_spectral_norm, check_frames, check_label, class_count
+from vidgen.models.gan.common import (
+    GANOptions,
+    apply_spectral_norm,
+    check_frames,
+    check_label,
+    class_count,
+    seeded_latents,
+    spatial_stages,
+)
 from vidgen.nn.init import dcgan_init
 from vidgen.registry import MODELS
 
@@ -61,12 +68,7 @@ def plan_stages(frames: int, resolution: int) -> tuple[int, int]:
     Returns ``(stages, time_stages)``; the coarsest volume has ``frames / 2**time_stages``
     frames. Resolution must be 4 times a power of two (8, 16, 32, 64, 128, ...).
     """
-    stages = int(round(math.log2(resolution / 4))) if resolution >= 8 else 0
-    if resolution < 8 or 4 * 2**stages != resolution:
-        raise ConfigError(
-            f"dcgan3d needs a resolution of 4 x a power of two (8, 16, 32, 64, 128...), got {resolution}",
-            hint="set data.resolution=32 or 64",
-        )
+    stages = spatial_stages("dcgan3d", resolution)
     time_stages = 0
     t = frames
     while time_stages < stages and t % 2 == 0 and t > 1:
@@ -243,5 +245,4 @@ class DCGAN3D(nn.Module):
 
     def latents(self, seeds: list[int], device: torch.device | str = "cpu") -> torch.Tensor:
         """One noise vector per seed, ``[len(seeds), z_dim]``: sample i depends on its seed only."""
-        z = [torch.randn(self.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
-        return torch.stack(z).to(device)
+        return seeded_latents(self.z_dim, seeds, device)

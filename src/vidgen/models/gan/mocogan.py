@@ -29,7 +29,6 @@ clip of the training length.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,7 +36,15 @@ import torch
 from torch import nn
 
 from vidgen.errors import ConfigError
-from vidgen.models.gan.common import GANOptions, apply_spectral_norm, check_label, class_count
+from vidgen.models.gan.common import (
+    GANOptions,
+    apply_spectral_norm,
+    check_at_least_one,
+    check_label,
+    class_count,
+    seeded_latents,
+    spatial_stages,
+)
 from vidgen.nn.init import dcgan_init
 from vidgen.registry import MODELS
 
@@ -63,23 +70,15 @@ class MoCoGANConfig(GANOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("content_dim", "motion_dim", "noise_dim", "embed_dim", "g_channels", "d_channels",
-                     "max_channels", "image_batch"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        check_at_least_one(self, ("content_dim", "motion_dim", "noise_dim", "embed_dim", "g_channels", "d_channels",
+                                  "max_channels", "image_batch"))
         if self.max_frames < 0:
             raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
 
 
 def plan_stages(resolution: int) -> int:
     """Number of 2x spatial stages between 4x4 and ``resolution`` (4 times a power of two, >= 8)."""
-    stages = int(round(math.log2(resolution / 4))) if resolution >= 8 else 0
-    if resolution < 8 or 4 * 2**stages != resolution:
-        raise ConfigError(
-            f"mocogan needs a resolution of 4 x a power of two (8, 16, 32, 64, 128...), got {resolution}",
-            hint="set data.resolution=32 or 64",
-        )
-    return stages
+    return spatial_stages("mocogan", resolution)
 
 
 def _width(base: int, level: int, cap: int) -> int:
@@ -305,5 +304,4 @@ class MoCoGAN(nn.Module):
 
     def latents(self, seeds: list[int], device: torch.device | str = "cpu") -> torch.Tensor:
         """One noise vector per seed, ``[len(seeds), z_dim]``: sample i depends on its seed only."""
-        z = [torch.randn(self.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
-        return torch.stack(z).to(device)
+        return seeded_latents(self.z_dim, seeds, device)

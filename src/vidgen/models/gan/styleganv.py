@@ -72,7 +72,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidgen.errors import ConfigError
-from vidgen.models.gan.common import GANOptions, apply_spectral_norm, check_label, class_count
+from vidgen.models.gan.common import (
+    GANOptions,
+    apply_spectral_norm,
+    check_at_least_one,
+    check_label,
+    class_count,
+    seeded_latents,
+    spatial_stages,
+)
 from vidgen.registry import MODELS
 
 _HASH_BLOCK = 64  # motion codes per hash-seeded block past the ones z carries
@@ -100,23 +108,16 @@ class StyleGANVConfig(GANOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("content_dim", "w_dim", "mapping_layers", "motion_dim", "motion_spacing", "motion_kernel",
-                     "time_freqs", "embed_dim", "g_channels", "d_channels", "max_channels", "d_frames"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        check_at_least_one(self, ("content_dim", "w_dim", "mapping_layers", "motion_dim", "motion_spacing",
+                                  "motion_kernel", "time_freqs", "embed_dim", "g_channels", "d_channels", "max_channels",
+                                  "d_frames"))
         if self.max_frames < 0:
             raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
 
 
 def plan_stages(resolution: int) -> int:
-    """Number of 2x stages between 4x4 and ``resolution`` (4 times a power of two, >= 8)."""
-    stages = int(round(math.log2(resolution / 4))) if resolution >= 8 else 0
-    if resolution < 8 or 4 * 2**stages != resolution:
-        raise ConfigError(
-            f"styleganv needs a resolution of 4 x a power of two (8, 16, 32, 64, 128...), got {resolution}",
-            hint="set data.resolution=32 or 64",
-        )
-    return stages
+    """Number of 2x spatial stages between 4x4 and ``resolution`` (4 times a power of two, >= 8)."""
+    return spatial_stages("styleganv", resolution)
 
 
 def motion_codes_needed(t_max: float, spacing: int, kernel: int) -> int:
@@ -490,5 +491,4 @@ class StyleGANV(nn.Module):
 
     def latents(self, seeds: list[int], device: torch.device | str = "cpu") -> torch.Tensor:
         """One noise vector per seed, ``[len(seeds), z_dim]``: sample i depends on its seed only."""
-        z = [torch.randn(self.z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
-        return torch.stack(z).to(device)
+        return seeded_latents(self.z_dim, seeds, device)
