@@ -30,3 +30,38 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# the colour of every pixel of the clips solid_colour_gan trains on
+SOLID_COLOUR = torch.tensor([0.8, -0.6, 0.2]).view(1, 1, 3, 1, 1)
+
+
+@pytest.fixture
+def solid_colour_gan():
+    """``run(cfg) -> (trainer, error before, error after)``: train a GAN config (batch 16 of
+    4x3x8x8 clips) by the engine on clips of one solid colour; the error is the mean
+    ``|G(z) - colour|`` of the EMA generator over 16 fixed latents."""
+
+    def run(cfg):
+        from vidgen.models.gan.sampling import generate
+        from vidgen.train.loop import Trainer
+
+        trainer = Trainer(cfg, echo=lambda line: None)
+        real = SOLID_COLOUR.expand(16, 4, 3, 8, 8).contiguous()  # [B, T, C, H, W]
+
+        def solid_colour_batches():
+            while True:
+                yield [{"video": real, "label": torch.zeros(16, dtype=torch.long)}]
+
+        trainer.batches = solid_colour_batches
+        z = trainer.model.latents(list(range(16)))
+
+        def error() -> float:
+            trainer.family.prepare_export(trainer.ema, batches=2)
+            return (generate(trainer.ema["generator"], z) - SOLID_COLOUR).abs().mean().item()
+
+        before = error()
+        trainer.run()
+        return trainer, before, error()
+
+    return run

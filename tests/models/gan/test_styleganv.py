@@ -239,7 +239,6 @@ def test_config_errors():
         tiny().generator(torch.randn(2, 5))
 
 
-TARGET = torch.tensor([0.8, -0.6, 0.2]).view(1, 1, 3, 1, 1)
 COLOURS = torch.tensor([[0.8, -0.6, 0.2], [-0.7, 0.5, 0.9]]).view(2, 1, 3, 1, 1)  # class 0, class 1
 ENGINE = ["model.name=styleganv", "data.resolution=8", "data.frames=4", "data.num_clips=64", "model.content_dim=8",
           "model.w_dim=16", "model.motion_dim=4", "model.motion_spacing=2", "model.time_freqs=4", "model.embed_dim=8",
@@ -248,25 +247,10 @@ ENGINE = ["model.name=styleganv", "data.resolution=8", "data.frames=4", "data.nu
           "train.precision=fp32", "train.tensorboard=false", "train.num_samples=16"]
 
 
-def test_generator_moves_towards_the_data_through_the_engine(tmp_path):
+def test_generator_moves_towards_the_data_through_the_engine(tmp_path, solid_colour_gan):
     """A tiny StyleGAN-V trained by the engine on solid-colour clips: D tells them apart, G learns the colour."""
     cfg = cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", *ENGINE])
-    trainer = Trainer(cfg, echo=lambda line: None)
-    real = TARGET.expand(16, 4, 3, 8, 8).contiguous()  # [B, T, C, H, W]
-
-    def solid_colour_batches():
-        while True:
-            yield [{"video": real, "label": torch.zeros(16, dtype=torch.long)}]
-
-    trainer.batches = solid_colour_batches
-    z = trainer.model.latents(list(range(16)))
-
-    def error() -> float:
-        return (generate(trainer.ema["generator"], z) - TARGET).abs().mean().item()
-
-    before = error()
-    trainer.run()
-    after = error()
+    trainer, before, after = solid_colour_gan(cfg)
     assert trainer.step == 120
     assert after < 0.4 * before, (before, after)  # about 0.65 -> 0.11 with this seed
     first = json.loads((tmp_path / "stats.jsonl").read_text().splitlines()[0])
