@@ -130,12 +130,6 @@ def _rank_block(num: int) -> tuple[int, int]:
     return rank * base + min(rank, extra), base + (1 if rank < extra else 0)
 
 
-def _distributed() -> bool:
-    import torch.distributed as dist
-
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
 def dataset_clips(dataset: Any, num: int, *, batch_size: int = 16) -> Iterator[torch.Tensor]:
     """This process's share of the first ``num`` clips of ``dataset``, as ``[B, T, C, H, W]`` batches."""
     if len(dataset) < num:
@@ -193,32 +187,6 @@ def model_sampler(model: Any, *, frames_needed: int | None = None) -> tuple[Samp
 # ----------------------------------------------------------------------------- scoring
 
 
-def _real_stats(dataset: Any, data_config: dict[str, Any] | None, detector: Any, *, clips: int, frames: int,
-                keep: int, batch_size: int, progress: bool, cache_dir: Any) -> Any:
-    from vidgen.metrics import fvd
-
-    def compute() -> Any:
-        stats = fvd.extract_features(detector, dataset_clips(dataset, clips, batch_size=batch_size),
-                                     batch_size=batch_size, progress=progress, frames=frames, keep=keep,
-                                     desc="real clips")
-        return fvd.all_reduce_stats(stats)
-
-    if data_config is None or cache_dir is False or _distributed():
-        return compute()  # no stable key (or several processes racing on one file): no cache
-    key = fvd.real_stats_key(data_config, detector, num_clips=clips, frames=frames, keep=keep)
-    return fvd.cached_stats(key, compute, None if cache_dir in (None, True) else cache_dir)
-
-
-def _fake_stats(sample: SampleFn, detector: Any, *, clips: int, frames: int, ask: int | None, seed: int,
-                keep: int, batch_size: int, progress: bool) -> Any:
-    from vidgen.metrics import fvd
-
-    stats = fvd.extract_features(detector, generated_clips(sample, clips, seed=seed, frames=ask, batch_size=batch_size),
-                                 batch_size=batch_size, progress=progress, frames=frames, keep=keep,
-                                 desc="generated clips")
-    return fvd.all_reduce_stats(stats)
-
-
 def score_sampler(sample: SampleFn, metric: str, *, real: Any, data_config: dict[str, Any] | None = None,
                   detector: Any = None, protocol: str | None = None, seed: int = 0, batch_size: int = 16,
                   ask_frames: int | None = None, class_names: Any = None, num_classes: int = 0,
@@ -240,14 +208,14 @@ def score_sampler(sample: SampleFn, metric: str, *, real: Any, data_config: dict
         return _cond_acc(sample, evaluator, name, seed=seed, batch_size=batch_size, num_classes=num_classes,
                          class_names=class_names)
     det = resolve_detector(detector, protocol=protocol, device=device, precision=precision)
-    keep = name.clips if name.kind == "kvd" else 0
-    real_stats = _real_stats(real, data_config, det, clips=name.clips, frames=name.frames, keep=keep,
-                             batch_size=batch_size, progress=progress, cache_dir=cache_dir)
-    fake_stats = _fake_stats(sample, det, clips=name.clips, frames=name.frames, ask=ask_frames, seed=seed,
-                             keep=keep, batch_size=batch_size, progress=progress)
+    # each process feeds its own block of clips; fvd counts, merges and caches the statistics
+    real_clips = dataset_clips(real, name.clips, batch_size=batch_size)
+    fake_clips = generated_clips(sample, name.clips, seed=seed, frames=ask_frames, batch_size=batch_size)
+    no_cache = data_config is None or cache_dir is False
     fn = fvd.compute_fvd if name.kind == "fvd" else fvd.compute_kvd
-    return fn(real_stats, fake_stats, det, num_clips=name.clips, frames=name.frames, progress=False,
-              metric=name.name)
+    return fn(real_clips, fake_clips, det, num_clips=name.clips, frames=name.frames, batch_size=batch_size,
+              progress=progress, metric=name.name, real_cache=None if no_cache else data_config,
+              cache_dir=None if cache_dir in (None, True, False) else cache_dir)
 
 
 def _cond_acc(sample: SampleFn, evaluator: Any, name: MetricName, *, seed: int, batch_size: int, num_classes: int,
@@ -268,9 +236,9 @@ def _cond_acc(sample: SampleFn, evaluator: Any, name: MetricName, *, seed: int, 
     hits = (got_t == mapping[asked_t]).long()
     per_class = torch.zeros(num_classes, 2, dtype=torch.long)  # [class, (hits, clips)]
     per_class.index_add_(0, asked_t, torch.stack([hits, torch.ones_like(hits)], 1))
-    if _distributed():
-        import torch.distributed as dist
+    import torch.distributed as dist
 
+    if dist.is_available() and dist.is_initialized():
         dist.all_reduce(per_class)
     value = float(per_class[:, 0].sum() / per_class[:, 1].sum().clamp(min=1))
     names = list(class_names) if class_names else [str(k) for k in range(num_classes)]
