@@ -10,10 +10,8 @@ run appends one JSON record to ``RUN_DIR/metric-<name>.jsonl`` (or ``--out FILE`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +145,6 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "results": results,
         "seconds": round(time.perf_counter() - start, 3),
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "vidgen_version": __version__,
     }
     out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{args.metric}.jsonl"
@@ -155,14 +152,7 @@ def run(args: argparse.Namespace) -> int:
           f"{context} context -> {future} predicted frames")
     for label, key, fmt in entry.meta.get("table", ()):
         print(f"  {label:<14} {fmt.format(results[key]) if key in results else '-'}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "a") as f:
-            f.write(json.dumps(record) + "\n")
-    except OSError as e:
-        raise VidgenError(f"could not write {out}: {e.strerror or e}",
-                          hint="pass --out FILE somewhere writable") from None
-    print(f"record appended to {out}")
+    print(f"record appended to {generative.append_record(out, record)}")
     return 0
 
 
@@ -199,9 +189,7 @@ def run_generative(args: argparse.Namespace) -> int:
     print(f"{name.name}: {record['model']} (step {record['step']}) against {data['name']}")
     _print_results(results)
     out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{name.name}.jsonl"
-    from vidgen.metrics.generative import append_record
-
-    print(f"record appended to {append_record(out, record)}")
+    print(f"record appended to {generative.append_record(out, record)}")
     return 0
 
 
