@@ -179,6 +179,7 @@ class Trainer:
                     for name in self.family.ema_networks}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.phases = self.family.phases()
+        self._detectors: dict[str, Any] = {}  # train.metrics' detectors, loaded once
         if tc.metrics:
             self._check_metrics()
 
@@ -508,7 +509,7 @@ class Trainer:
         """The detector of ``metric``, loaded once (an evaluator for cond_acc, else a Fréchet detector)."""
         from vidgen.metrics.generative import load_evaluator_for, parse_name, resolve_detector
 
-        cache = self.__dict__.setdefault("_detectors", {})
+        cache = self._detectors
         kind = "cond_acc" if parse_name(metric).kind == "cond_acc" else "features"
         if kind not in cache:
             tc = self.tc
