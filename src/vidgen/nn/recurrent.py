@@ -9,6 +9,9 @@
   ``H/p x W/p`` maps (OpenSTL uses ``p = 4`` for 64x64 Moving MNIST).
 - :class:`FrameHead`: the readout from the top hidden state to the next frame, drawn
   directly or made by moving the previous frame with dynamic local filters.
+- :class:`FrameCorrelation`: an optional extra input, the local correlation (cost volume)
+  between the frame just read and the one before, so motion is given to the model rather
+  than found by it.
 - :func:`stack_cells`: a stack of cells, each layer reading the hidden state of the one below.
 - :func:`rollout`, with :func:`check_rollout_args`, :func:`teacher_forcing_mask` and
   :func:`mix_inputs`: the predictor interface (``forward(context, *, future, target,
@@ -278,7 +281,7 @@ def squash_output(out: Tensor, kind: str, *, training: bool) -> Tensor:
     return out if training else out.clamp(-1.0, 1.0)
 
 
-OUTPUTS = ("linear", "tanh", "filter")
+OUTPUTS = ("linear", "tanh", "filter", "warp")
 
 
 class FrameHead(nn.Module):
@@ -300,6 +303,12 @@ class FrameHead(nn.Module):
       translation, though not every 2-D kernel. The kernels start close to the identity (the
       centre tap's logit is ``centre_logit`` higher): the untrained model copies the last
       frame. It cannot draw what the previous frame does not show (objects entering the view).
+    - ``"warp"``: a dense flow field (the ConvLSTM + differentiable warping of Patraucean et
+      al., 2016): the 1x1 convolution gives, per pixel, the displacement ``(dy, dx)`` in
+      pixels of the content arriving there, and the next frame is the previous one sampled
+      bilinearly at ``x - (dy, dx)`` (borders replicate). Any displacement, sub-pixel ones
+      included, at the cost of one bilinear interpolation per step; it starts at zero flow
+      (a copy of the last frame).
     """
 
     def __init__(self, hidden: int, channels: int, patch_size: int, output: str = "linear", filter_size: int = 9,
@@ -311,7 +320,12 @@ class FrameHead(nn.Module):
         self.output, self.channels, self.patch_size, self.filter_size = output, channels, patch_size, filter_size
         p2 = patch_size * patch_size
         k = filter_size
-        self.proj = nn.Conv2d(hidden, (2 * k if output == "filter" else channels) * p2, kernel_size=1)
+        per_pixel = {"filter": 2 * k, "warp": 2}.get(output, channels)
+        self.proj = nn.Conv2d(hidden, per_pixel * p2, kernel_size=1)
+        if output == "warp":
+            with torch.no_grad():
+                self.proj.bias.zero_()
+                self.proj.weight.mul_(0.1)
         if output == "filter":
             with torch.no_grad():
                 # channel t*p*p + (i*p + j) is tap t at pixel (i, j) of a patch (the patchify order);
@@ -324,6 +338,9 @@ class FrameHead(nn.Module):
     def forward(self, top: Tensor, frame: Tensor) -> Tensor:
         """``top [B, hidden, h, w]``, ``frame [B, C*p*p, h, w]`` (the patchified frame just read) -> next frame ``[B, C*p*p, h, w]``."""
         out = self.proj(top)
+        if self.output == "warp":
+            return patchify(warp(unpatchify(frame, self.patch_size), unpatchify(out, self.patch_size)),
+                            self.patch_size)
         if self.output != "filter":
             return squash_output(out, self.output, training=self.training)
         p, k = self.patch_size, self.filter_size
@@ -333,6 +350,66 @@ class FrameHead(nn.Module):
         prev = unpatchify(frame, p)  # [B, C, H, W]
         moved = _filter_along(prev, weights[:, :k], dim=2)
         return patchify(_filter_along(moved, weights[:, k:], dim=3), p)
+
+
+class FrameCorrelation(nn.Module):
+    """Local correlation between consecutive frames, pooled to the patch grid: motion as an input.
+
+    For every displacement ``d`` in ``[-radius, radius]^2`` (in steps of ``stride`` pixels)
+    and every pixel ``x``, the product ``a(x) * b(x - d)`` of the current frame ``a`` and the
+    previous frame ``b`` (both mapped to ``[0, 1]``, summed over colour channels and
+    average-pooled by ``stride``), averaged over each ``p x p`` patch: the cost volume of
+    FlowNet-C / PWC-Net (Dosovitskiy et al. 2015, Sun et al. 2018) on raw pixels. Where
+    content moved by ``v`` the channel ``d = v`` is the largest, so a recurrent predictor
+    reads each region's displacement instead of having to discover it from its own hidden
+    state, which is what costs the most training on Moving MNIST. It has no parameters and
+    is an observation, not a path for gradients (computed under ``no_grad``). The first frame
+    of a clip (no previous frame) gets zeros.
+    """
+
+    def __init__(self, channels: int, patch_size: int, radius: int, stride: int = 2):
+        super().__init__()
+        if radius < 1 or stride < 1 or patch_size % stride or radius % stride:
+            raise ValueError(f"radius ({radius}) and patch_size ({patch_size}) must be positive multiples of "
+                             f"stride ({stride})")
+        self.channels, self.patch_size, self.radius, self.stride = channels, patch_size, radius, stride
+        self.out_channels = (2 * (radius // stride) + 1) ** 2
+
+    def _plane(self, frame: Tensor) -> Tensor:
+        """Patchified ``[B, C*p*p, h, w]`` in ``[-1, 1]`` -> ``[B, 1, H/s, W/s]`` in ``[0, C]``."""
+        x = (unpatchify(frame, self.patch_size).sum(1, keepdim=True) + self.channels) * 0.5
+        return nn.functional.avg_pool2d(x, self.stride) if self.stride > 1 else x
+
+    @torch.no_grad()
+    def forward(self, prev: Tensor | None, cur: Tensor) -> Tensor:
+        """``prev``, ``cur``: patchified frames ``[B, C*p*p, h, w]`` in ``[-1, 1]`` -> ``[B, out_channels, h, w]``."""
+        b, _, h, w = cur.shape
+        if prev is None:
+            return cur.new_zeros(b, self.out_channels, h, w)
+        a, before = self._plane(cur.detach()), self._plane(prev.detach())
+        r, k = self.radius // self.stride, 2 * (self.radius // self.stride) + 1
+        # tap (i, j) of the window at x is before(x + (i - r, j - r)): displacement d = (r - i, r - j) strides
+        taps = nn.functional.unfold(nn.functional.pad(before, (r, r, r, r)), k)  # [B, k*k, (H/s)*(W/s)]
+        corr = (taps * a.flatten(2)).view(b, k * k, *a.shape[2:])
+        pool = self.patch_size // self.stride
+        return nn.functional.avg_pool2d(corr, pool) if pool > 1 else corr
+
+
+def warp(frame: Tensor, flow: Tensor) -> Tensor:
+    """``frame [B, C, H, W]`` moved by ``flow [B, 2, H, W]``: ``out(y, x) = frame(y - dy, x - dx)``, bilinear.
+
+    ``flow[:, 0]`` is the vertical and ``flow[:, 1]`` the horizontal displacement in pixels
+    of the content arriving at each pixel; samples outside the frame take the border's value.
+    """
+    b, _, h, w = frame.shape
+    ys = torch.arange(h, device=frame.device, dtype=flow.dtype).view(1, h, 1)
+    xs = torch.arange(w, device=frame.device, dtype=flow.dtype).view(1, 1, w)
+    # grid_sample's normalised coordinates (align_corners=False): pixel centre i -> (2 i + 1) / size - 1
+    gy = (2 * (ys - flow[:, 0]) + 1) / h - 1
+    gx = (2 * (xs - flow[:, 1]) + 1) / w - 1
+    grid = torch.stack([gx, gy], dim=-1)  # [B, H, W, 2] as (x, y)
+    return nn.functional.grid_sample(frame, grid.to(frame.dtype), mode="bilinear", padding_mode="border",
+                                     align_corners=False)
 
 
 def _filter_along(x: Tensor, weights: Tensor, dim: int) -> Tensor:
@@ -360,6 +437,7 @@ def rollout(
     readout: Callable[[Tensor, Tensor], Tensor] | None = None,
     patch_size: int = 1,
     with_context: bool = False,
+    motion: FrameCorrelation | None = None,
 ) -> Tensor:
     """The forward pass of a recurrent predictor: warm up on the context, then predict frame by frame.
 
@@ -386,6 +464,8 @@ def rollout(
         patch_size: the space-to-depth factor ``p``.
         with_context: also return the next-frame guesses made while reading the context
             (frames ``2 .. Tc``), for a loss on every frame as OpenSTL trains.
+        motion: when given, ``step`` reads the frame with its correlation to the frame read
+            before appended along the channels (see :class:`FrameCorrelation`).
 
     Returns:
         ``[B, future, C, H, W]``, a new tensor (``[B, Tc - 1 + future, C, H, W]`` with
@@ -398,9 +478,19 @@ def rollout(
     if teacher_forcing > 0.0 and future > 1:
         truth = patchify(target[:, : future - 1], patch_size)  # [B, future-1, C*p*p, H/p, W/p]
 
+    previous: Tensor | None = None
+
+    def read(x: Tensor, state: Any) -> tuple[Tensor, Any]:
+        nonlocal previous
+        if motion is not None:
+            x_in = torch.cat([x, motion(previous, x)], dim=1)
+            previous = x
+            x = x_in
+        return step(x, state)
+
     preds: list[Tensor] = []
     for t in range(t_context - 1):  # warm-up on the context; its next-frame guesses only for with_context
-        out, state = step(frames[:, t], state)
+        out, state = read(frames[:, t], state)
         if with_context:
             preds.append(out if readout is None else readout(out, frames[:, t]))
 
@@ -409,6 +499,6 @@ def rollout(
         if k > 0:
             mask = teacher_forcing_mask(batch, teacher_forcing, generator=generator, device=context.device)
             x = preds[-1] if mask is None else mix_inputs(mask, truth[:, k - 1], preds[-1])
-        out, state = step(x, state)
+        out, state = read(x, state)
         preds.append(out if readout is None else readout(out, x))  # [B, C*p*p, H/p, W/p]
     return unpatchify(torch.stack(preds, dim=1), patch_size)  # [B, future, C, H, W]

@@ -161,6 +161,29 @@ def test_tiny_model_overfits_a_moving_square(name, hidden, output):
     assert losses[-1] < losses[0] / 50 and losses[-1] < 0.02, (losses[0], losses[-1])
 
 
+@pytest.mark.parametrize("name", list(LEARNED))
+def test_motion_input_is_read_and_changes_the_prediction(name):
+    torch.manual_seed(0)
+    plain = tiny(name)
+    torch.manual_seed(0)
+    moving = tiny(name, motion_radius=2, motion_stride=2)
+    # the first layer reads the frame's patches plus the (2*1+1)^2 correlation channels
+    def input_width(model):
+        first = model.cells[0]
+        weight = first.conv_x.weight if name == "predrnn" else first.conv.weight  # convlstm's conv reads [x, h]
+        return weight.shape[1]
+
+    assert input_width(moving) == input_width(plain) + 9
+    video = clip(2, 5)
+    out = moving(video[:, :3], future=4)
+    assert out.shape == (2, 4, 1, 8, 8)
+    shuffled = video[:, [1, 0, 2]]  # same last frame, other motion before it
+    assert not torch.allclose(moving(shuffled, future=1), moving(video[:, :3], future=1))
+    loss = out.square().mean()
+    loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in moving.parameters())
+
+
 @pytest.mark.parametrize("cfg_cls", [ConvLSTMConfig, PredRNNConfig])
 def test_config_errors(cfg_cls):
     with pytest.raises(ConfigError, match="model.hidden"):
@@ -174,6 +197,13 @@ def test_config_errors(cfg_cls):
     for key in ("patch_size", "context", "future"):
         with pytest.raises(ConfigError, match=f"model.{key}"):
             cfg_cls(**{key: 0})
+    with pytest.raises(ConfigError, match="model.motion_radius"):
+        cfg_cls(motion_radius=-1)
+    with pytest.raises(ConfigError, match="model.motion_stride=2 must divide") as err:
+        cfg_cls(motion_radius=3)
+    assert "motion_stride=1" in err.value.hint
+    with pytest.raises(ConfigError, match="model.patch_size=1"):
+        cfg_cls(motion_radius=4, patch_size=1)
     # YAML gives lists; they are kept as tuples
     assert from_dict(cfg_cls, {"hidden": [8, 8], "layer_norm": True}).hidden == (8, 8)
     with pytest.raises(ConfigError, match="hidden"):

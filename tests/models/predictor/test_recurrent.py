@@ -8,12 +8,14 @@ import torch.nn.functional as F
 
 from vidgen.nn.recurrent import (
     ConvLSTMCell,
+    FrameCorrelation,
     FrameHead,
     SpatioTemporalLSTMCell,
     check_rollout_args,
     patchify,
     teacher_forcing_mask,
     unpatchify,
+    warp,
 )
 
 
@@ -147,8 +149,74 @@ def test_filter_head_output_is_a_convex_combination():
     assert out.min() >= frame.min() - 1e-6 and out.max() <= frame.max() + 1e-6
 
 
+def test_warp_moves_content_by_the_flow():
+    torch.manual_seed(0)
+    frame = torch.full((2, 3, 12, 12), -1.0)
+    frame[..., 4:7, 3:8] = torch.rand(2, 3, 3, 5) * 2 - 1
+    zero = torch.zeros(2, 2, 12, 12)
+    torch.testing.assert_close(warp(frame, zero), frame)  # zero flow: the frame itself
+    flow = zero.clone()
+    flow[:, 0], flow[:, 1] = 2.0, -3.0  # everything moves 2 down, 3 left
+    torch.testing.assert_close(warp(frame, flow), torch.roll(frame, shifts=(2, -3), dims=(2, 3)))
+    flow[:, 0], flow[:, 1] = 0.0, 0.5  # half a pixel right: the mean of each pixel and its left neighbour
+    expected = 0.5 * (frame + torch.cat([frame[..., :1], frame[..., :-1]], dim=3))
+    torch.testing.assert_close(warp(frame, flow), expected)
+
+
+@pytest.mark.parametrize("p", [1, 4])
+def test_warp_head_starts_as_a_copy_and_reads_a_flow_per_pixel(p):
+    head = FrameHead(hidden=4, channels=1, patch_size=p, output="warp")
+    frame = torch.rand(1, 1, 8, 8) * 2 - 1
+    top = torch.zeros(1, 4, 8 // p, 8 // p)
+    torch.testing.assert_close(unpatchify(head(top, patchify(frame, p)), p), frame)  # zero bias: zero flow
+    with torch.no_grad():
+        head.proj.weight.zero_()
+        head.proj.bias[: p * p] = 1.0  # dy = 1 at every pixel of a patch, dx = 0
+    moved = unpatchify(head(top, patchify(frame, p)), p)
+    torch.testing.assert_close(moved[..., 1:, :], frame[..., :-1, :])
+    torch.testing.assert_close(moved[..., 0, :], frame[..., 0, :])  # the border replicates
+
+
 def test_frame_head_rejects_unknown_outputs_and_even_filters():
     with pytest.raises(ValueError, match="output must be one of"):
-        FrameHead(4, 1, 1, output="warp")
+        FrameHead(4, 1, 1, output="flow")
     with pytest.raises(ValueError, match="odd"):
         FrameHead(4, 1, 1, output="filter", filter_size=4)
+
+
+def _textured_blob(channels: int = 1, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    frame = torch.full((2, channels, 32, 32), -1.0)
+    frame[..., 10:20, 12:19] = torch.rand(2, channels, 10, 7, generator=g) * 2 - 1
+    return frame
+
+
+@pytest.mark.parametrize("stride, shift", [(1, (3, -2)), (1, (0, 4)), (2, (2, -4)), (2, (-4, 0))])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_frame_correlation_peaks_at_the_displacement(stride, shift, channels):
+    p, radius = 4, 4
+    corr = FrameCorrelation(channels, p, radius, stride)
+    before = _textured_blob(channels)
+    after = torch.roll(before, shifts=shift, dims=(2, 3))  # content moved by (dy, dx)
+    out = corr(patchify(before, p), patchify(after, p))
+    k = 2 * (radius // stride) + 1
+    assert out.shape == (2, k * k, 8, 8) and corr.out_channels == k * k
+    for volume in out.sum((2, 3)):  # per clip, summed over the patches
+        i, j = divmod(int(volume.argmax()), k)
+        assert ((radius // stride - i) * stride, (radius // stride - j) * stride) == shift
+
+
+def test_frame_correlation_is_an_observation_without_gradient():
+    corr = FrameCorrelation(1, 2, 2, 1)
+    frame = patchify(_textured_blob(), 2).requires_grad_(True)
+    out = corr(frame, frame)
+    assert not out.requires_grad
+    assert torch.equal(corr(None, frame), torch.zeros(2, 25, 16, 16))  # no previous frame: nothing known
+    black = patchify(torch.full((1, 1, 8, 8), -1.0), 2)
+    assert torch.equal(corr(black, black), torch.zeros(1, 25, 4, 4))  # background contributes nothing
+
+
+def test_frame_correlation_rejects_strides_that_do_not_divide():
+    for radius, patch, stride in [(3, 4, 2), (4, 2, 4), (0, 4, 1)]:
+        with pytest.raises(ValueError, match="multiples of stride"):
+            FrameCorrelation(1, patch, radius, stride)

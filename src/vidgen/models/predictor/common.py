@@ -37,6 +37,19 @@ def check_kernel_size(kernel_size: Any, name: str = "kernel_size") -> None:
                           hint="the kernels are centred on each pixel; use e.g. 3, 5 (or 9 for filter_size)")
 
 
+def check_motion(config: Any) -> None:
+    """``model.motion_radius`` (0: no motion input) and ``model.motion_stride``, which must divide it and the patch size."""
+    radius, stride = config.motion_radius, config.motion_stride
+    if not is_int(radius) or radius < 0:
+        raise ConfigError(f"model.motion_radius must be an integer >= 0, got {radius!r}",
+                          hint="0 turns the motion input off; 4 covers Moving MNIST's 3.6-pixel steps")
+    if not is_int(stride) or stride < 1:
+        raise ConfigError(f"model.motion_stride must be an integer >= 1, got {stride!r}")
+    if radius and (radius % stride or config.patch_size % stride):
+        raise ConfigError(f"model.motion_stride={stride} must divide model.motion_radius={radius} and "
+                          f"model.patch_size={config.patch_size}", hint="use model.motion_stride=1 or 2")
+
+
 def check_positive(config: Any, names: tuple[str, ...]) -> None:
     """Each of ``config.<name>`` must be an integer >= 1 (e.g. ``patch_size``, ``context``, ``future``)."""
     for name in names:

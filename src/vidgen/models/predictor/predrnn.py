@@ -28,10 +28,11 @@ from vidgen.models.predictor.common import (
     check_clip,
     check_hidden,
     check_kernel_size,
+    check_motion,
     check_positive,
     check_teacher_forcing,
 )
-from vidgen.nn.recurrent import SpatioTemporalLSTMCell, FrameHead, rollout, stack_cells
+from vidgen.nn.recurrent import FrameCorrelation, SpatioTemporalLSTMCell, FrameHead, rollout, stack_cells
 from vidgen.registry import MODELS
 
 # the recurrent state between time steps: (h, c) of every layer, and the zigzag memory M
@@ -57,9 +58,15 @@ class PredRNNConfig:
     # the model's own prediction starts at teacher_forcing and falls to 0 over teacher_forcing_kimg
     # "linear": no squashing while training (tanh's gradient vanishes at the background value
     # -1, which slows learning on dark clips), clamped to [-1, 1] outside training; "tanh": squashed;
-    # "filter": the previous frame moved by per-pixel dynamic filters (see vidgen.nn.recurrent.FrameHead)
-    output: Literal["linear", "tanh", "filter"] = "linear"
+    # "filter": the previous frame moved by per-pixel dynamic filters; "warp": moved by a dense flow
+    # field, bilinear (see vidgen.nn.recurrent.FrameHead)
+    output: Literal["linear", "tanh", "filter", "warp"] = "linear"
     filter_size: int = 9  # kernel of the "filter" output: content moves up to filter_size // 2 pixels a frame
+    # > 0: every step also reads the correlation of its frame with the previous one over
+    # displacements up to motion_radius pixels, in steps of motion_stride pixels (frames pooled by
+    # motion_stride first; it must divide motion_radius and patch_size); see vidgen.nn.recurrent.FrameCorrelation
+    motion_radius: int = 0
+    motion_stride: int = 2
     context_loss: bool = False  # train on the next-frame guesses over the context too (19 targets per 10->10 clip)
     teacher_forcing: float = 0.0
     teacher_forcing_kimg: float = 0.0
@@ -75,6 +82,7 @@ class PredRNNConfig:
         check_kernel_size(self.kernel_size)
         check_kernel_size(self.filter_size, "filter_size")
         check_positive(self, ("patch_size", "context", "future"))
+        check_motion(self)
         check_teacher_forcing(self)
 
 
@@ -103,7 +111,9 @@ class PredRNN(nn.Module):
         self.patch_size = p
 
         patch_channels = channels * p * p
-        self.cells = stack_cells(SpatioTemporalLSTMCell, in_channels=patch_channels, hidden=config.hidden,
+        self.motion = FrameCorrelation(channels, p, config.motion_radius, config.motion_stride) if config.motion_radius else None
+        in_channels = patch_channels + (self.motion.out_channels if self.motion is not None else 0)
+        self.cells = stack_cells(SpatioTemporalLSTMCell, in_channels=in_channels, hidden=config.hidden,
                                  kernel_size=config.kernel_size, layer_norm=config.layer_norm)
         self.head = FrameHead(config.hidden[-1], channels, p, config.output, config.filter_size)  # top h -> next frame
 
@@ -144,4 +154,5 @@ class PredRNN(nn.Module):
         state: _State = ([None] * len(self.cells), None)
         return rollout(context, future=future, target=target, teacher_forcing=teacher_forcing, generator=generator,
                        channels=self.channels, step=self._step, state=state, readout=self._readout,
-                       patch_size=self.patch_size, with_context=with_context)
+                       patch_size=self.patch_size, with_context=with_context,
+                       motion=self.motion)
