@@ -161,9 +161,23 @@ def test_spectral_norm_on_every_discriminator_weight_and_no_batchnorm():
     assert torch.isfinite(v).all() and torch.isfinite(i).all()
 
 
+def test_discriminator_noise_only_while_training():
+    plain, noisy = tiny(frames=4), tiny(frames=4, d_noise=0.5)
+    assert noisy.state_dict().keys() == plain.state_dict().keys()  # checkpoints interchange
+    video = clips(3, 4, 3, 16)
+    first, second = noisy.discriminator(video)[0], noisy.discriminator(video)[0]
+    assert not torch.allclose(first, second)  # fresh noise on every call while training
+    noisy.eval()
+    a, b = noisy.discriminator(video)[0], noisy.discriminator(video)[0]
+    assert torch.equal(a, b)  # eval mode: no noise, the video logits are deterministic
+    plain.load_state_dict(noisy.state_dict())  # the same weights (and BatchNorm statistics) without noise
+    plain.eval()
+    torch.testing.assert_close(plain.discriminator(video)[0], a)
+
+
 def test_config_errors():
     for bad in (dict(content_dim=0), dict(noise_dim=0), dict(image_batch=0), dict(g_channels=0),
-                dict(max_frames=-1)):
+                dict(max_frames=-1), dict(d_noise=-0.1)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             MoCoGANConfig(**bad)
     with pytest.raises(ConfigError, match="max_frames"):

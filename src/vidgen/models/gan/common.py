@@ -71,6 +71,29 @@ class GANOptions:
         parse_policy(self.diffaugment)  # a clear error for an unknown augmentation
 
 
+class InstanceNoise(nn.Module):
+    """Adds ``sigma`` x standard normal noise to its input while training; identity in eval mode.
+
+    Placed before a discriminator's layers (the official MoCoGAN's ``--use_noise
+    --noise_sigma``; instance noise, Sønderby et al. 2016): real and fake distributions
+    overlap a little, so the discriminator cannot separate them perfectly early on and the
+    generator keeps a useful gradient. Draws from torch's global generator, which the
+    training engine seeds and checkpoints.
+    """
+
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.sigma = float(sigma)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.sigma == 0.0:
+            return x
+        return x + self.sigma * torch.randn_like(x)
+
+    def extra_repr(self) -> str:
+        return f"sigma={self.sigma}"
+
+
 def class_count(name: str, config: GANOptions, num_classes: int) -> int:
     """``model.num_classes``: the dataset's classes for a conditional model, else 0.
 

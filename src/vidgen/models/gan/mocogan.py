@@ -38,6 +38,7 @@ from torch import nn
 from vidgen.errors import ConfigError
 from vidgen.models.gan.common import (
     GANOptions,
+    InstanceNoise,
     apply_spectral_norm,
     check_at_least_one,
     check_label,
@@ -67,11 +68,16 @@ class MoCoGANConfig(GANOptions):
     g_norm: Literal["batch", "none"] = "batch"
     d_norm: Literal["batch", "none"] = "batch"  # ignored (none) with spectral_norm or loss=wgan-gp
     image_batch: int = 1  # frames per clip that the image discriminator judges
+    # std of the Gaussian noise added to the input of every discriminator layer while training
+    # (the official code's --use_noise --noise_sigma; its examples use 0.1). 0: off
+    d_noise: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_at_least_one(self, ("content_dim", "motion_dim", "noise_dim", "embed_dim", "g_channels", "d_channels",
                                   "max_channels", "image_batch"))
+        if self.d_noise < 0:
+            raise ConfigError(f"model.d_noise is a standard deviation, >= 0 (0: off), got {self.d_noise}")
         if self.max_frames < 0:
             raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
 
@@ -183,6 +189,17 @@ class Generator(nn.Module):
         return frames_out.reshape(B, T, *frames_out.shape[1:])
 
 
+def _noisy(features: nn.Sequential, noise: InstanceNoise, x: torch.Tensor) -> torch.Tensor:
+    """Run ``features`` with ``noise`` added before every convolution (the official code's placement).
+
+    Applied here rather than as layers of the Sequential, so the weights' names, and with
+    them the checkpoints, are the same with and without ``model.d_noise``.
+    """
+    for layer in features:
+        x = layer(noise(x) if isinstance(layer, nn.modules.conv._ConvNd) else x)
+    return x
+
+
 class ImageDiscriminator(nn.Module):
     """frames ``[N, C, H, W]`` (and ``label [N]``) -> one logit per frame ``[N]`` (2D DCGAN)."""
 
@@ -200,12 +217,13 @@ class ImageDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c_out
         self.features = nn.Sequential(*layers)
+        self.noise = InstanceNoise(cfg.d_noise)
         self.head = nn.Conv2d(c_in, 1, 4)
         self.embed = _projection(num_classes, c_in)
 
     def forward(self, frames: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(frames.contiguous(memory_format=torch.channels_last))  # [N, C, 4, 4]
-        logits = self.head(h).flatten(1).mean(1)
+        h = _noisy(self.features, self.noise, frames.contiguous(memory_format=torch.channels_last))  # [N, C, 4, 4]
+        logits = self.head(self.noise(h)).flatten(1).mean(1)
         if self.embed is not None:
             logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3))).sum(1)
         return logits
@@ -230,13 +248,14 @@ class VideoDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in, t = c_out, t // 2 if down_t else t
         self.features = nn.Sequential(*layers)
+        self.noise = InstanceNoise(cfg.d_noise)
         self.head = nn.Conv3d(c_in, 1, kernel_size=(t, 4, 4))
         self.embed = _projection(num_classes, c_in)
 
     def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         x = video.transpose(1, 2)  # [B, C, T, H, W]
-        h = self.features(x.contiguous(memory_format=torch.channels_last_3d))
-        logits = self.head(h).flatten(1).mean(1)
+        h = _noisy(self.features, self.noise, x.contiguous(memory_format=torch.channels_last_3d))
+        logits = self.head(self.noise(h)).flatten(1).mean(1)
         if self.embed is not None:
             logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3, 4))).sum(1)
         return logits
