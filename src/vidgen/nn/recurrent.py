@@ -8,7 +8,7 @@
 - :func:`patchify` / :func:`unpatchify`: space-to-depth, so the recurrent layers run on
   ``H/p x W/p`` maps (OpenSTL uses ``p = 4`` for 64x64 Moving MNIST).
 - :class:`FrameHead`: the readout from the top hidden state to the next frame, drawn
-  directly or made by moving the previous frame with dynamic local filters.
+  directly or made by moving the previous frame (dynamic local filters or a flow field).
 - :class:`FrameCorrelation`: an optional extra input, the local correlation (cost volume)
   between the frame just read and the one before, so motion is given to the model rather
   than found by it.
@@ -362,7 +362,7 @@ class FrameCorrelation(nn.Module):
     FlowNet-C / PWC-Net (Dosovitskiy et al. 2015, Sun et al. 2018) on raw pixels. Where
     content moved by ``v`` the channel ``d = v`` is the largest, so a recurrent predictor
     reads each region's displacement instead of having to discover it from its own hidden
-    state, which is what costs the most training on Moving MNIST. It has no parameters and
+    state (measured on Moving MNIST in docs/benchmarks.md). It has no parameters and
     is an observation, not a path for gradients (computed under ``no_grad``). The first frame
     of a clip (no previous frame) gets zeros.
     """
