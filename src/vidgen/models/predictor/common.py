@@ -38,7 +38,7 @@ def check_kernel_size(kernel_size: Any, name: str = "kernel_size") -> None:
 
 
 def check_motion(config: Any) -> None:
-    """``model.motion_radius`` (0: no motion input) and ``model.motion_stride``, which must divide it and the patch size."""
+    """``model.motion_radius`` (0: no motion input) and ``model.motion_stride``, a divisor of it and of the patch."""
     radius, stride = config.motion_radius, config.motion_stride
     if not is_int(radius) or radius < 0:
         raise ConfigError(f"model.motion_radius must be an integer >= 0, got {radius!r}",

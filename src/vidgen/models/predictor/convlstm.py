@@ -30,7 +30,7 @@ from vidgen.models.predictor.common import (
     check_positive,
     check_teacher_forcing,
 )
-from vidgen.nn.recurrent import FrameCorrelation, ConvLSTMCell, FrameHead, rollout, stack_cells
+from vidgen.nn.recurrent import ConvLSTMCell, FrameCorrelation, FrameHead, rollout, stack_cells
 from vidgen.registry import MODELS
 
 
@@ -99,7 +99,9 @@ class ConvLSTM(nn.Module):
         self.patch_size = p
 
         patch_channels = channels * p * p
-        self.motion = FrameCorrelation(channels, p, config.motion_radius, config.motion_stride) if config.motion_radius else None
+        self.motion = None  # the optional motion input, read beside every frame
+        if config.motion_radius:
+            self.motion = FrameCorrelation(channels, p, config.motion_radius, config.motion_stride)
         in_channels = patch_channels + (self.motion.out_channels if self.motion is not None else 0)
         self.cells = stack_cells(ConvLSTMCell, in_channels=in_channels, hidden=config.hidden,
                                  kernel_size=config.kernel_size, layer_norm=config.layer_norm)
