@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from vidgen.data.digits import MovingDigitsConfig, MovingDigitsDataset
+from vidgen.metrics.frame import mse_per_frame
 from vidgen.nn.recurrent import FrameCorrelation, FrameHead, patchify, unpatchify
 
 
@@ -27,9 +28,9 @@ def clips(dataset: MovingDigitsDataset, start: int, count: int) -> torch.Tensor:
     return torch.stack([torch.as_tensor(dataset[i]["video"]) for i in range(start, start + count)])
 
 
-def mse_per_frame(pred: torch.Tensor, true: torch.Tensor) -> float:
-    """Summed over the pixels of [0, 1] frames, averaged over frames (docs/metrics.md)."""
-    return (((pred - true) / 2) ** 2).sum((1, 2, 3)).mean().item()
+def one_step_mse(pred: torch.Tensor, true: torch.Tensor) -> float:
+    """MSE per frame (summed over the pixels of [0, 1] frames, docs/metrics.md) of ``[N, C, H, W]`` frames."""
+    return mse_per_frame(pred[:, None], true[:, None]).mean().item()
 
 
 def main() -> None:
@@ -58,9 +59,9 @@ def main() -> None:
 
     def evaluate() -> float:
         with torch.no_grad():
-            return mse_per_frame(step(test[:, 8], test[:, 9]), test[:, 10])
+            return one_step_mse(step(test[:, 8], test[:, 9]), test[:, 10])
 
-    print(f"copy the previous frame: one-step MSE {mse_per_frame(test[:, 9], test[:, 10]):.1f} per frame")
+    print(f"copy the previous frame: one-step MSE {one_step_mse(test[:, 9], test[:, 10]):.1f} per frame")
     print("| step | seconds | train loss | one-step MSE / frame |\n|---:|---:|---:|---:|")
     start, n = time.time(), 0
     while time.time() - start < args.minutes * 60:

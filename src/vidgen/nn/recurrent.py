@@ -386,7 +386,7 @@ class FrameCorrelation(nn.Module):
         b, _, h, w = cur.shape
         if prev is None:
             return cur.new_zeros(b, self.out_channels, h, w)
-        a, before = self._plane(cur.detach()), self._plane(prev.detach())
+        a, before = self._plane(cur), self._plane(prev)
         r, k = self.radius // self.stride, 2 * (self.radius // self.stride) + 1
         # tap (i, j) of the window at x is before(x + (i - r, j - r)): displacement d = (r - i, r - j) strides
         taps = nn.functional.unfold(nn.functional.pad(before, (r, r, r, r)), k)  # [B, k*k, (H/s)*(W/s)]
