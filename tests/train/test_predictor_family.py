@@ -75,3 +75,16 @@ def test_context_loss_and_scheduled_sampling_train_on_every_next_frame(tmp_path)
     loop.train(cfg, echo=lambda line: None)
     records = _records(tmp_path)
     assert len(records) == 3 and all(r["main/loss"] > 0 and r["main/mse"] > 0 for r in records)
+
+
+def test_simvp_trains_with_an_absolute_error_term(tmp_path):
+    cfg = cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=simvp", *TINY, "model.hid_s=8",
+                                               "model.hid_t=16", "model.temporal_depth=1", "model.patch_size=2",
+                                               "model.l1_weight=0.5", "train.lr=2e-3", "train.kimg=0.16"])
+    loop.train(cfg, echo=lambda line: None)
+    records = _records(tmp_path)
+    assert len(records) == 2
+    for r in records:  # the loss is the logged squared error plus half the absolute error
+        assert abs(r["main/loss"] - (r["main/mse"] + 0.5 * r["main/mae"])) < 1e-5, r
+    state, meta = load_export(tmp_path)
+    assert meta["family"] == "predictor" and any(k.startswith("model.translator.") for k in state)

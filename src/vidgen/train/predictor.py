@@ -2,7 +2,8 @@
 
 Each training clip is split into ``context`` frames the model reads and ``future`` frames it
 predicts (the model config's split, 10 -> 10 by default). The loss is the mean squared
-error of the predicted future (on the [-1, 1] scale). Teacher forcing, the scheduled-sampling
+error of the predicted future (on the [-1, 1] scale), plus ``l1_weight`` times the mean
+absolute error where the model config sets it. Teacher forcing, the scheduled-sampling
 probability of feeding the true previous frame instead of the model's own prediction, falls
 linearly from ``teacher_forcing`` to 0 over the first ``teacher_forcing_kimg`` (both model
 config fields where the model has them; off otherwise).
@@ -36,6 +37,7 @@ class PredictorFamily:
         self.teacher_forcing = float(getattr(cfg, "teacher_forcing", 0.0))
         self.teacher_forcing_nimg = 1000 * float(getattr(cfg, "teacher_forcing_kimg", 0.0))
         self.context_loss = bool(getattr(cfg, "context_loss", False))
+        self.l1_weight = float(getattr(cfg, "l1_weight", 0.0))
         count = min(num_samples, len(dataset))
         self.preview_clips = torch.stack([dataset[i]["video"] for i in range(count)])  # [N, T, C, H, W]
 
@@ -63,12 +65,18 @@ class PredictorFamily:
         pred = ctx.net("model")(context, future=self.future, target=target if p > 0 else None, teacher_forcing=p,
                                 generator=ctx.generator if p > 0 else None, **kwargs)
         if self.context_loss:  # every next frame from the second on: [B, Tc - 1 + Tf, C, H, W]
-            loss = F.mse_loss(pred.float(), video[:, 1:self.context + self.future].float())
+            loss = self.loss(pred, video[:, 1:self.context + self.future])
             pred = pred[:, self.context - 1:]
         else:
-            loss = F.mse_loss(pred.float(), target.float())
+            loss = self.loss(pred, target)
         future = pred.detach().float()
         return {"loss": loss, "mse": F.mse_loss(future, target.float()), "mae": (future - target).abs().mean()}
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean squared error, plus ``l1_weight`` times the mean absolute error where the model sets it."""
+        diff = pred.float() - target.float()
+        loss = diff.square().mean()
+        return loss + self.l1_weight * diff.abs().mean() if self.l1_weight else loss
 
     @torch.no_grad()
     def sample(self, nets: dict[str, nn.Module], count: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ from vidgen.models import build_model
 from vidgen.models.gan.common import any_length_models
 from vidgen.models.gan.losses import d_loss, g_loss
 from vidgen.models.gan.sampling import generate
-from vidgen.models.gan.styleganv import StyleGANV, StyleGANVConfig, motion_codes_needed, plan_stages
+from vidgen.models.gan.styleganv import ModulatedConv, StyleGANV, StyleGANVConfig, motion_codes_needed, plan_stages
 from vidgen.registry import MODELS
 from vidgen.train.config import ExperimentConfig
 from vidgen.train.loop import Trainer
@@ -170,6 +170,21 @@ def test_the_discriminator_judges_the_gaps_between_the_frames():
     a = D.score(stretched[:, [0, 1, 3]], torch.tensor([[0, 1, 3]]))
     b = D.score(x[:, [0, 2, 4]], torch.tensor([[0, 2, 4]]))
     assert not torch.allclose(a, b)
+
+
+def test_upsampling_draws_no_checkerboard():
+    """A flat input must come out flat from the 2x-up convolution (no period-2 lattice), away from the borders."""
+    torch.manual_seed(0)
+    conv = ModulatedConv(4, 3, 5, up=True)
+    with torch.no_grad():
+        conv.affine.weight.zero_()  # style 1 on every channel: the plain transposed convolution
+    out = conv(torch.ones(2, 4, 8, 8), torch.zeros(2, 5))
+    assert out.shape == (2, 3, 16, 16)
+    inner = out[:, :, 2:-2, 2:-2]
+    assert (inner - inner.mean(dim=(2, 3), keepdim=True)).abs().max() < 1e-5
+    # the unfiltered transposed convolution alone would not be flat: its four phases differ
+    raw = nn.functional.conv_transpose2d(torch.ones(1, 4, 8, 8), conv.weight, stride=2, padding=1)[:, :, 2:-2, 2:-2]
+    assert (raw - raw.mean(dim=(2, 3), keepdim=True)).abs().max() > 1e-2
 
 
 def test_gradients_reach_every_weight():

@@ -133,30 +133,12 @@ def test_scheduled_sampling_is_reproducible_with_a_seeded_generator(name):
     assert not torch.allclose(a, c)
 
 
-def moving_squares(batch: int, frames: int, size: int = 8, side: int = 3) -> torch.Tensor:
-    """White ``side x side`` squares on black, one per clip, moving one pixel right per frame."""
-    video = -torch.ones(batch, frames, 1, size, size)
-    for i in range(batch):
-        row = (2 * i) % (size - side)
-        for t in range(frames):
-            video[i, t, 0, row:row + side, i + t:i + t + side] = 1
-    return video
-
-
 @pytest.mark.parametrize("name, hidden, output", [("convlstm", (32,), "linear"), ("predrnn", (16,), "linear"),
                                                   ("convlstm", (16,), "filter"), ("predrnn", (16,), "filter")])
-def test_tiny_model_overfits_a_moving_square(name, hidden, output):
+def test_tiny_model_overfits_a_moving_square(name, hidden, output, fit_moving_squares):
     torch.manual_seed(0)
     model = tiny(name, frames=4, context=2, future=2, hidden=hidden, patch_size=2, output=output, filter_size=3)
-    video = moving_squares(4, 4)
-    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    losses = []
-    for _ in range(100):
-        loss = ((model(video[:, :2], future=2) - video[:, 2:]) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit_moving_squares(model)
     # an all-black guess scores 9/64 * 4 = 0.56; the tiny model has to learn the motion
     assert losses[-1] < losses[0] / 50 and losses[-1] < 0.02, (losses[0], losses[-1])
 

@@ -138,6 +138,38 @@ def test_filter_head_moves_content_exactly_with_one_hot_kernels(p, dy, dx):
     torch.testing.assert_close(out, expected)
 
 
+@pytest.mark.parametrize("cells_dy, cells_dx, dy, dx", [(1, 0, 0, 1), (-2, 1, 1, -1), (0, 2, 0, 0)])
+def test_coarse_stage_moves_whole_patches_then_the_filters_refine(cells_dy, cells_dx, dy, dx):
+    p, radius = 4, 2
+    head = FrameHead(hidden=4, channels=2, patch_size=p, output="filter", filter_size=3, cell_radius=radius)
+    n = 2 * radius + 1
+    with torch.no_grad():
+        for conv in (head.proj, head.coarse):
+            conv.weight.zero_()
+            conv.bias.fill_(-50.0)
+        # coarse tap t reads the cell t - radius away: patches move by (radius - t) cells
+        head.coarse.bias[[radius - cells_dy, n + radius - cells_dx]] = 50.0
+        for tap in (1 - dy, 3 + 1 - dx):  # fine taps as in the one-hot test above, k = 3
+            head.proj.bias[tap * p * p : (tap + 1) * p * p] = 50.0
+    frame = torch.full((1, 2, 32, 32), -1.0)
+    frame[..., 13:18, 11:17] = torch.rand(1, 2, 5, 6) * 2 - 1
+    out = unpatchify(head(torch.zeros(1, 4, 8, 8), patchify(frame, p)), p)
+    shift = (cells_dy * p + dy, cells_dx * p + dx)  # pixels: whole cells, then the fine step
+    torch.testing.assert_close(out, torch.roll(frame, shifts=shift, dims=(2, 3)))
+    with pytest.raises(ValueError, match="cell_radius"):
+        FrameHead(4, 1, 4, output="filter", cell_radius=-1)
+
+
+def test_coarse_stage_starts_near_the_identity():
+    torch.manual_seed(0)
+    head = FrameHead(hidden=4, channels=1, patch_size=2, output="filter", filter_size=3, cell_radius=3)
+    frame = torch.full((1, 1, 32, 32), -1.0)
+    frame[..., 6:9, 6:10] = 1.0
+    out = unpatchify(head(torch.zeros(1, 4, 16, 16), patchify(frame, 2)), 2)
+    # most of the mass stays where it was; beyond the reach (3 cells of 2 pixels + 1) it stays exactly black
+    assert out[..., 6:9, 6:10].mean() > 0 and torch.equal(out[..., :, 17:], frame[..., :, 17:])
+
+
 def test_filter_head_output_is_a_convex_combination():
     torch.manual_seed(0)
     head = _filter_head(2, k=5)

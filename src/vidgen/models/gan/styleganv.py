@@ -173,6 +173,18 @@ def _hashed_codes(z: torch.Tensor, start: int, stop: int, dim: int) -> torch.Ten
 # --- generator -----------------------------------------------------------------------------
 
 
+def _blur(x: torch.Tensor) -> torch.Tensor:
+    """Depthwise ``[1, 2, 1] / 4`` filter along both axes of ``x [N, C, H, W]`` (unit gain, zero padding).
+
+    It removes the highest frequency (a period of 2 pixels) completely: the checkerboard of an
+    unfiltered stride-2 transposed convolution.
+    """
+    c = x.shape[1]
+    taps = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device) / 4
+    kernel = (taps[:, None] * taps[None, :]).expand(c, 1, 3, 3)
+    return F.conv2d(x, kernel, padding=1, groups=c)
+
+
 class ModulatedConv(nn.Module):
     """StyleGAN2's modulated convolution: ``x [N, I, H, W]``, ``style [N, S]`` -> ``[N, O, H', W']``.
 
@@ -181,8 +193,11 @@ class ModulatedConv(nn.Module):
     scale whatever the style). Computed as ``conv(x * s) * d`` with the shared kernel: one
     ordinary batched convolution. ``gain`` scales the input (the previous activation's gain,
     folded into the modulation to save a pass over memory). ``up``: a 4x4 transposed
-    convolution of stride 2 (kernel divisible by the stride: every output reads the same
-    number of taps, so no checkerboard from uneven overlap). Adds a bias; no activation.
+    convolution of stride 2 followed by StyleGAN2's low-pass filter (here the binomial
+    ``[1, 2, 1]`` in each direction): the four output phases of a stride-2 transposed
+    convolution read four different 2x2 parts of its kernel, and without the filter their
+    differences show as a dot lattice in the frames (what the unfiltered model drew after 15
+    minutes, docs/benchmarks.md). Adds a bias; no activation.
     """
 
     def __init__(self, c_in: int, c_out: int, style_dim: int, *, kernel: int = 3, demodulate: bool = True,
@@ -199,7 +214,7 @@ class ModulatedConv(nn.Module):
         s = self.affine(style)  # [N, I]
         x = x * (s * gain)[:, :, None, None]
         if self.up:
-            x = F.conv_transpose2d(x, self.weight, stride=2, padding=1)
+            x = _blur(F.conv_transpose2d(x, self.weight, stride=2, padding=1))
             energy = self.weight.square().sum(dim=(2, 3))  # [I, O]
         else:
             x = F.conv2d(x, self.weight, padding=self.padding)

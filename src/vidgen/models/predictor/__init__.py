@@ -17,4 +17,4 @@ baselines that the training loop must skip).
 ``common`` holds the config and clip checks the architectures share; it registers nothing.
 """
 
-from vidgen.models.predictor import convlstm, copy_last, predrnn  # noqa: F401
+from vidgen.models.predictor import convlstm, copy_last, predrnn, simvp  # noqa: F401
