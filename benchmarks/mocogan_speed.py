@@ -1,9 +1,9 @@
 """MoCoGAN training speed at the official implementation's default size, against that implementation.
 
-    .venv/bin/python benchmarks/mocogan_speed.py [--steps 10] [--reference] [--threads N] [key=value ...]
+    .venv/bin/python benchmarks/mocogan_speed.py [--steps 10] [--reference] [--precision bf16] [--threads N] [key=value ...]
 
 The size is the official code's default (``train.py``: ``--video_batch 3 --image_batch 10
---video_length 16 --image_size 64``): a step on 3 clips of 16 x 64 x 64, RGB, fp32. Ours
+--video_length 16 --image_size 64``): a step on 3 clips of 16 x 64 x 64, RGB. Ours
 times real engine steps (every phase, forward and backward, optimizers and EMA), built and
 timed exactly as ``benchmarks/train_throughput.py`` does, with ``model.image_batch=4`` (the
 image discriminator judges 12 frames, the official code 10). ``key=value`` overrides are
@@ -15,6 +15,9 @@ official training step: the networks of its ``models.py`` at its defaults (ngf =
 the passes of its ``trainers.py`` (D_I on 10 real and 10 fake frames, D_V on 3 real and 3
 fake clips, then G through both on fresh fakes; Adam with weight decay 1e-5; its Gaussian
 input-noise layers are left out, they cost nothing). Prints a Markdown table; asserts nothing.
+
+``--precision bf16`` (or ``auto``) trains ours in bf16 autocast, as ``train.precision: auto`` does on
+CPUs with AVX512-BF16 or AMX; the replica stays in fp32, as the official code runs.
 
 ``--threads N`` runs both with N CPU threads. On a machine that other jobs keep busy, one
 thread gives steadier figures than two: with more runnable threads than cores, the many
@@ -37,7 +40,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 SIZE = ["model.name=mocogan", "data.name=shapes", "data.frames=16", "data.resolution=64", "data.num_clips=64",
-        "train.batch_size=3", "train.precision=fp32", "model.image_batch=4"]
+        "train.batch_size=3", "model.image_batch=4"]
 
 
 def _throughput_module():
@@ -140,6 +143,8 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     p.add_argument("--reference", action="store_true", help="also time the replica of the official step")
     p.add_argument("--reference-steps", type=int, default=3, help="timed steps of the replica (~10x slower)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
+                   help="ours: fp32 (default), bf16 autocast, or auto (bf16 where the CPU runs it natively)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for both (default: PyTorch's choice)")
     args = p.parse_args()
     if args.threads:
@@ -148,7 +153,8 @@ def main() -> None:
 
     tp = _throughput_module()
     peak = tp.matmul_peak(torch.float32, torch.device("cpu"), 2048)
-    ours = tp.bench_model("mocogan", [*SIZE, *threads, *args.overrides], None, args.steps, args.warmup)
+    size = [*SIZE, f"train.precision={args.precision}"]
+    ours = tp.bench_model("mocogan", [*size, *threads, *args.overrides], None, args.steps, args.warmup)
     ours["model"] = "vidgen mocogan"
     print("measured mocogan", file=sys.stderr, flush=True)
     rows = [ours]
@@ -158,12 +164,12 @@ def main() -> None:
 
     print(f"Machine: {tp.cpu_name()}, {os.cpu_count()} logical cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; fp32 2048x2048 matmul peak {peak / 1e9:.1f} GFLOP/s")
-    print(f"Size: 3 clips of 16x3x64x64 per step, fp32; overrides: {' '.join(args.overrides) or 'none'}")
+    print(f"Size: 3 clips of 16x3x64x64 per step; overrides: {' '.join(args.overrides) or 'none'}")
     print()
-    print("| implementation | params (M) | ms/iteration | clips/s | GFLOP/iteration | GFLOP/s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| implementation | dtype | params (M) | ms/iteration | clips/s | GFLOP/iteration | GFLOP/s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['model']} | {r['params_m']:.2f} | {r['ms_step']:.0f} | {r['clips_s']:.2f} "
+        print(f"| {r['model']} | {r.get('dtype', 'float32')} | {r['params_m']:.2f} | {r['ms_step']:.0f} | {r['clips_s']:.2f} "
               f"| {r['gflop_step']:.1f} | {r['gflops']:.1f} |")
     if args.reference:
         print(f"\nspeed-up in clips/s: {ours['clips_s'] / rows[1]['clips_s']:.1f}x")

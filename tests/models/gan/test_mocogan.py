@@ -150,6 +150,31 @@ def test_conditional_outputs_depend_on_the_label():
     assert tiny(num_classes=5).num_classes == 0  # unconditional: the labels are ignored
 
 
+def test_class_conditional_norms_start_as_plain_batchnorm_and_learn_per_class():
+    from vidgen.models.gan.mocogan import ClassBatchNorm2d
+
+    plain = tiny(frames=4, num_classes=3, conditional=True)
+    model = tiny(frames=4, num_classes=3, conditional=True, cond_norm=True)
+    norms = [m for m in model.generator.image.modules() if isinstance(m, ClassBatchNorm2d)]
+    assert len(norms) == sum(isinstance(m, nn.BatchNorm2d) for m in plain.generator.image.modules()) > 0
+    z, label = model.latents([0, 1, 2]), torch.tensor([0, 1, 2])
+    assert model.generator(z, label).shape == (3, 4, 3, 16, 16)
+    # per-class gains and shifts get gradients only for the classes in the batch
+    model.generator(z[:2], torch.tensor([0, 2])).square().mean().backward()
+    grad = norms[0].gain.weight.grad
+    assert grad[0].abs().sum() > 0 and grad[2].abs().sum() > 0 and grad[1].abs().sum() == 0
+    # a class's own gain changes its clips and no other class's
+    model.eval()
+    with torch.no_grad():
+        before = model.generator(z, label)
+        norms[-1].gain.weight[1].mul_(3.0)
+        after = model.generator(z, label)
+    assert torch.equal(before[0], after[0]) and torch.equal(before[2], after[2])
+    assert not torch.allclose(before[1], after[1])
+    with pytest.raises(ConfigError, match="g_norm"):
+        MoCoGANConfig(cond_norm=True, g_norm="none")
+
+
 def test_spectral_norm_on_every_discriminator_weight_and_no_batchnorm():
     model = tiny(frames=4, spectral_norm=True, num_classes=2, conditional=True)
     D = model.discriminator

@@ -113,6 +113,21 @@ def test_each_future_frame_depends_on_the_context():
     assert all(not torch.allclose(a[:, k], b[:, k]) for k in range(2))
 
 
+@pytest.mark.parametrize("dilation, reach", [(3, 11), (1, 5)])
+def test_attention_dilation_sets_how_far_one_block_reads(dilation, reach):
+    """One gSTA block's attention reads 2 + 3 * dilation cells to each side (dw 5x5, then dw 7x7 dilated)."""
+    from vidgen.models.predictor.simvp import _LargeKernelAttention
+
+    torch.manual_seed(0)
+    attn = _LargeKernelAttention(4, dilation).eval()
+    attn.wide.weight.data.abs_()  # positive weights, so no two paths from the input cancel
+    attn.local.weight.data.abs_()
+    x = torch.zeros(1, 4, 32, 32, requires_grad=True)
+    attn.wide(attn.local(x))[0, :, 16, 16].sum().backward()
+    cols = x.grad[0].abs().sum((0, 1)).nonzero().flatten()
+    assert (cols.min().item(), cols.max().item()) == (16 - reach, 16 + reach)
+
+
 @pytest.mark.parametrize("options", [{}, {"output": "filter", "filter_size": 3, "filter_cells": 1}])
 def test_tiny_model_learns_a_moving_square(options, fit_moving_squares):
     torch.manual_seed(0)
@@ -157,6 +172,8 @@ def test_config_and_clip_errors():
         SimVPConfig(layer_scale=0)
     with pytest.raises(ConfigError, match="model.l1_weight"):
         SimVPConfig(l1_weight=-1)
+    with pytest.raises(ConfigError, match="model.lka_dilation"):
+        SimVPConfig(lka_dilation=0)
     with pytest.raises(ConfigError, match="model.filter_cells"):
         SimVPConfig(filter_cells=-1)
     with pytest.raises(ConfigError, match="model.filter_size"):

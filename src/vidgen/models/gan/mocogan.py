@@ -14,7 +14,10 @@ the GAN family sums the losses over the list.
 
 Conditional (``conditional=True``): a learned class embedding is appended to ``z_c`` (the
 categorical variant's role of the one-hot category), and both discriminators add a
-projection term ``<embed(y), sum-pooled features>`` to their logits.
+projection term ``<embed(y), sum-pooled features>`` to their logits. With ``cond_norm=True``
+every BatchNorm of the image generator is also class-conditional (a gain and a shift per
+class, as in the projection discriminator's paper, Miyato & Koyama 2018, and BigGAN): the
+class then steers every layer, not only the input code.
 
 The noise vector ``z`` of a clip holds everything random, so a seed gives one clip::
 
@@ -59,6 +62,9 @@ class MoCoGANConfig(GANOptions):
     noise_dim: int = 10  # e_t: the GRU's input noise, one per frame
     max_frames: int = 0  # per-frame noise slots carried in z (0: the training clip length)
     embed_dim: int = 16  # class embedding appended to z_c (conditional only)
+    # conditional only: class-conditional BatchNorm (per-class gain and shift) in every layer of
+    # the image generator, besides the embedding in z_c; needs g_norm=batch
+    cond_norm: bool = False
     # widths at the finest stage, doubling per coarser stage up to max_channels. g_channels=32 has
     # the official generator's widths (ngf=64) from 8x8 on; the defaults (half of them, and narrow
     # discriminators that stride time) make a step ~17x cheaper (benchmarks/mocogan_speed.py)
@@ -80,6 +86,9 @@ class MoCoGANConfig(GANOptions):
             raise ConfigError(f"model.d_noise is a standard deviation, >= 0 (0: off), got {self.d_noise}")
         if self.max_frames < 0:
             raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
+        if self.cond_norm and self.g_norm != "batch":
+            raise ConfigError("model.cond_norm=true makes the generator's BatchNorm class-conditional, "
+                              f"but model.g_norm is {self.g_norm!r}", hint="set model.g_norm=batch or cond_norm=false")
 
 
 def plan_stages(resolution: int) -> int:
@@ -119,14 +128,37 @@ def _noise_from_hash(z: torch.Tensor, count: int, dim: int) -> torch.Tensor:
     return torch.stack(rows).to(device=z.device, dtype=z.dtype)
 
 
-class ImageGenerator(nn.Module):
-    """Frame codes ``[N, code_dim]`` -> frames ``[N, C, H, W]`` in ``[-1, 1]`` (2D DCGAN)."""
+class ClassBatchNorm2d(nn.Module):
+    """BatchNorm without its own affine part, then a gain and a shift looked up by class: ``[N, C, H, W]``, ``[N]``."""
 
-    def __init__(self, *, cfg: MoCoGANConfig, code_dim: int, resolution: int, channels: int):
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Embedding(num_classes, channels)
+        self.shift = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.gain.weight)  # every class starts as plain BatchNorm
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        gain = self.gain(label).to(x.dtype)[:, :, None, None]
+        return self.norm(x) * gain + self.shift(label).to(x.dtype)[:, :, None, None]
+
+
+class ImageGenerator(nn.Module):
+    """Frame codes ``[N, code_dim]`` (and, with class-conditional norms, ``label [N]``) -> frames
+    ``[N, C, H, W]`` in ``[-1, 1]`` (2D DCGAN)."""
+
+    def __init__(self, *, cfg: MoCoGANConfig, code_dim: int, resolution: int, channels: int, num_classes: int = 0):
         super().__init__()
         stages = plan_stages(resolution)
         self.c0 = _width(cfg.g_channels, stages, cfg.max_channels)
-        norm = (lambda c: nn.BatchNorm2d(c)) if cfg.g_norm == "batch" else (lambda c: nn.Identity())
+        self.class_norm = bool(num_classes and cfg.cond_norm)
+
+        def norm(c: int) -> nn.Module:
+            if self.class_norm:
+                return ClassBatchNorm2d(c, num_classes)
+            return nn.BatchNorm2d(c) if cfg.g_norm == "batch" else nn.Identity()
+
         # a linear layer to 4x4 is DCGAN's first 4x4 transposed convolution of a 1x1 input
         self.project = nn.Linear(code_dim, self.c0 * 16, bias=cfg.g_norm == "none")
         self.project_norm = nn.Sequential(norm(self.c0), nn.ReLU(inplace=True))
@@ -139,10 +171,21 @@ class ImageGenerator(nn.Module):
             blocks.append(conv if last else nn.Sequential(conv, norm(c_out), nn.ReLU(inplace=True)))
         self.blocks = nn.Sequential(*blocks)
 
-    def forward(self, code: torch.Tensor) -> torch.Tensor:
+    def _run(self, layers: nn.Sequential, x: torch.Tensor, label: torch.Tensor | None) -> torch.Tensor:
+        for layer in layers:
+            x = layer(x, label) if isinstance(layer, ClassBatchNorm2d) else layer(x)
+        return x
+
+    def forward(self, code: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        if self.class_norm and label is None:
+            raise ValueError("this image generator has class-conditional norms: pass label [N]")
         x = self.project(code).view(code.shape[0], self.c0, 4, 4)  # [N, C, H, W]
-        x = self.project_norm(x).contiguous(memory_format=torch.channels_last)  # mkldnn's fast layout
-        return torch.tanh(self.blocks(x))
+        x = self._run(self.project_norm, x, label).contiguous(memory_format=torch.channels_last)  # mkldnn's fast layout
+        if not self.class_norm:
+            return torch.tanh(self.blocks(x))
+        for block in self.blocks:
+            x = self._run(block, x, label) if isinstance(block, nn.Sequential) else block(x)
+        return torch.tanh(x)
 
 
 class Generator(nn.Module):
@@ -158,7 +201,8 @@ class Generator(nn.Module):
         self.embed = nn.Embedding(num_classes, cfg.embed_dim) if num_classes else None
         self.gru = nn.GRUCell(cfg.noise_dim, cfg.motion_dim)
         code_dim = cfg.content_dim + (cfg.embed_dim if num_classes else 0) + cfg.motion_dim
-        self.image = ImageGenerator(cfg=cfg, code_dim=code_dim, resolution=resolution, channels=channels)
+        self.image = ImageGenerator(cfg=cfg, code_dim=code_dim, resolution=resolution, channels=channels,
+                                    num_classes=num_classes)
 
     def motion(self, h: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Motion codes ``z_m [B, T, motion_dim]`` from ``h_0 [B, motion_dim]`` and ``noise [B, T, noise_dim]``."""
@@ -181,11 +225,14 @@ class Generator(nn.Module):
         if T > self.slots:
             noise = torch.cat([noise, _noise_from_hash(z, T - self.slots, cfg.noise_dim)], dim=1)
         label = check_label("mocogan", self.num_classes, label, B)
+        frame_label = None
         if self.embed is not None:
-            content = torch.cat([content, self.embed(label.to(z.device)).to(z.dtype)], dim=1)
+            label = label.to(z.device)
+            content = torch.cat([content, self.embed(label).to(z.dtype)], dim=1)
+            frame_label = label.repeat_interleave(T)  # [B*T], the order of the frames below
         z_m = self.motion(h0, noise)  # [B, T, motion_dim]
         codes = torch.cat([content[:, None].expand(-1, T, -1), z_m], dim=2)  # [B, T, code_dim]
-        frames_out = self.image(codes.reshape(B * T, -1))  # [B*T, C, H, W]
+        frames_out = self.image(codes.reshape(B * T, -1), frame_label)  # [B*T, C, H, W]
         return frames_out.reshape(B, T, *frames_out.shape[1:])
 
 

@@ -62,6 +62,10 @@ class SimVPConfig:
     spatial_depth: int = 2  # 3x3 convolutions in the encoder, and in the decoder
     temporal_depth: int = 4  # gSTA blocks in the translator
     mlp_ratio: float = 4.0  # hidden width of each block's MLP, in multiples of hid_t
+    # dilation of the attention's depthwise 7x7 convolution: gSTA's 3 reaches 23 cells per block;
+    # 1 reaches 11, which 4 blocks stack past a 16x16 map, and a dilated depthwise convolution
+    # costs ~3x an undilated one on CPUs (docs/benchmarks.md)
+    lka_dilation: int = 3
     # initial per-channel scale of each translator branch (OpenSTL: 0.01); small values start the
     # translator close to a 1x1 map, which cannot move content far until the scales have grown
     layer_scale: float = 1e-2
@@ -97,6 +101,9 @@ class SimVPConfig:
             raise ConfigError(f"model.l1_weight must be >= 0 (0: mean squared error only), got {self.l1_weight}")
         if not self.layer_scale > 0:
             raise ConfigError(f"model.layer_scale must be > 0, got {self.layer_scale}", hint="OpenSTL uses 0.01")
+        if not is_int(self.lka_dilation) or self.lka_dilation < 1:
+            raise ConfigError(f"model.lka_dilation must be an integer >= 1, got {self.lka_dilation}",
+                              hint="gSTA uses 3; 1 is the cheaper undilated convolution")
         if not self.mlp_ratio > 0:
             raise ConfigError(f"model.mlp_ratio must be > 0, got {self.mlp_ratio}", hint="SimVP uses 4 or 8")
 
@@ -107,12 +114,12 @@ def _conv_block(cin: int, cout: int) -> nn.Sequential:
 
 
 class _LargeKernelAttention(nn.Module):
-    """The gating of gSTA: ``u * (1x1 . dw7x7 dilation 3 . dw5x5)(u)``, a 23-cell receptive field."""
+    """The gating of gSTA: ``u * (1x1 . dw7x7 dilation d . dw5x5)(u)``, a ``5 + 6 d``-cell receptive field."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, dilation: int = 3):
         super().__init__()
         self.local = nn.Conv2d(dim, dim, 5, padding=2, groups=dim)
-        self.wide = nn.Conv2d(dim, dim, 7, padding=9, dilation=3, groups=dim)
+        self.wide = nn.Conv2d(dim, dim, 7, padding=3 * dilation, dilation=dilation, groups=dim)
         self.mix = nn.Conv2d(dim, 2 * dim, 1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -123,11 +130,12 @@ class _LargeKernelAttention(nn.Module):
 class _GSTABlock(nn.Module):
     """One translator block: ``x + s1 * attention(norm(x))``, then ``x + s2 * mlp(norm(x))``."""
 
-    def __init__(self, dim: int, mlp_ratio: float, layer_scale: float = 1e-2):
+    def __init__(self, dim: int, mlp_ratio: float, layer_scale: float = 1e-2, dilation: int = 3):
         super().__init__()
         hidden = max(1, round(dim * mlp_ratio))
         self.norm1 = nn.GroupNorm(1, dim)
-        self.attn = nn.Sequential(nn.Conv2d(dim, dim, 1), nn.GELU(), _LargeKernelAttention(dim), nn.Conv2d(dim, dim, 1))
+        self.attn = nn.Sequential(nn.Conv2d(dim, dim, 1), nn.GELU(), _LargeKernelAttention(dim, dilation),
+                                  nn.Conv2d(dim, dim, 1))
         self.norm2 = nn.GroupNorm(1, dim)
         self.mlp = nn.Sequential(nn.Conv2d(dim, hidden, 1), nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden),
                                  nn.GELU(), nn.Conv2d(hidden, dim, 1))
@@ -168,7 +176,8 @@ class SimVP(nn.Module):
         self.encoder = nn.ModuleList([_conv_block(channels * p * p + extra, s)] +
                                      [_conv_block(s, s) for _ in range(config.spatial_depth - 1)])
         self.translate_in = nn.Conv2d(config.context * s, t, 1)
-        self.translator = nn.Sequential(*[_GSTABlock(t, config.mlp_ratio, config.layer_scale) for _ in range(config.temporal_depth)])
+        self.translator = nn.Sequential(*[_GSTABlock(t, config.mlp_ratio, config.layer_scale, config.lka_dilation)
+                                          for _ in range(config.temporal_depth)])
         self.translate_out = nn.Conv2d(t, config.future * s, 1)
         self.decoder = nn.ModuleList([_conv_block(s, s) for _ in range(config.spatial_depth - 1)] +
                                      [_conv_block(2 * s, s)])
