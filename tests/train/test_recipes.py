@@ -46,3 +46,15 @@ def test_every_debug_recipe_trains_in_a_few_steps(path, tmp_path):
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "config.json").is_file()
     model = vidgen.load(tmp_path)
     assert model.meta["model"]["name"] == name and model.meta["step"] == steps
+
+
+@pytest.mark.parametrize("path", DEBUG, ids=_ids(DEBUG))
+def test_every_debug_recipe_takes_bf16_autocast_steps(path, tmp_path):
+    """What `train.precision: auto` picks on CPUs with AVX512-BF16 or AMX (emulated, and slower, elsewhere)."""
+    cfg = cfgmod.load(ExperimentConfig, path, [f"run_dir={tmp_path}", "train.precision=bf16", "train.tensorboard=false",
+                                               f"train.kimg={2 * cfgmod.load(ExperimentConfig, path).train.batch_size / 1000}"])
+    assert loop.train(cfg, echo=lambda line: None) == tmp_path
+    stats = (tmp_path / "stats.jsonl").read_text()
+    assert '"step": 2' in stats and "nan" not in stats.lower()
+    model = vidgen.load(tmp_path)
+    assert model.meta["step"] == 2

@@ -306,15 +306,18 @@ class Motion(nn.Module):
         t_left = g.to(times.dtype) * s
         a = ((times - t_left) / s)[None, :, None]  # [1, T, 1] position between the grid points
         u_left, u_right = u[:, g], u[:, g + 1]  # [B, T, D]
-        period = torch.tanh(self.period(u_left)) + 1  # [B, T, F] in (0, 2)
-        phase = self.phase(u_left) * self.phase_scales
+        # the sinusoids and the interpolation run in float32 whatever the autocast dtype of the
+        # linear layers (lerp also needs its operands and weight in one dtype)
+        period = torch.tanh(self.period(u_left).float()) + 1  # [B, T, F] in (0, 2)
+        phase = self.phase(u_left).float() * self.phase_scales
 
         def features(t: torch.Tensor) -> torch.Tensor:  # t: time since the left grid point
             raw = self.freqs * period * t[None, :, None] + phase  # [B, T, F]
             return torch.cat([raw.sin(), raw.cos()], dim=2)
 
         chord = torch.lerp(features(torch.zeros_like(times)), features(torch.full_like(times, s)), a)
-        return features(times - t_left) - chord + torch.lerp(self.align(u_left), self.align(u_right), a)
+        aligned = torch.lerp(self.align(u_left).float(), self.align(u_right).float(), a)
+        return features(times - t_left) - chord + aligned
 
 
 class Generator(nn.Module):
