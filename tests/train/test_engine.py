@@ -192,6 +192,33 @@ def test_lr_schedule():
     assert loop.lr_factor(5000, schedule="constant", **kw) == 1.0
 
 
+def test_lr_schedule_ends_with_the_time_budget():
+    kw = dict(total_nimg=1000, warmup_nimg=100, min_ratio=0.1, schedule="cosine")
+    assert loop.lr_factor(100, time_progress=0.5, **kw) == pytest.approx(0.55)  # the clock is ahead
+    assert loop.lr_factor(550, time_progress=0.2, **kw) == pytest.approx(0.55)  # the clips are ahead
+    assert loop.lr_factor(200, time_progress=1.0, **kw) == pytest.approx(0.1)
+    assert loop.lr_factor(50, time_progress=1.0, **kw) == pytest.approx(0.51)  # the warm-up is by clips
+    with pytest.raises(VidgenError, match="needs a time budget"):
+        _cfg("unused", "train.lr_schedule_by=time")
+
+
+@pytest.mark.parametrize("by", ["kimg", "time"])
+def test_a_run_stopped_on_time_ends_its_decay_only_when_scheduled_by_time(tmp_path, by):
+    factors = []
+    cfg = _cfg(tmp_path, "train.kimg=1000", "train.minutes=0.05", "train.min_lr_ratio=0.05",
+               f"train.lr_schedule_by={by}", "train.checkpoint_ticks=1000")
+    loop.train(cfg, echo=_quiet, on_tick=lambda trainer: factors.append(trainer.apply_lr()))
+    state = load_state(tmp_path)
+    assert 0 < state["nimg"] < 1000 * 1000  # stopped by the clock
+    lr = next(iter(state["optimizers"].values()))["param_groups"][0]["lr"]
+    after_warmup = factors[2:]
+    assert all(b <= a + 1e-9 for a, b in zip(after_warmup, after_warmup[1:]))  # the decay never goes back up
+    if by == "time":
+        assert state["lr_progress"] > 0.9 and lr < 0.25 * cfg.train.lr
+    else:
+        assert state["lr_progress"] < 0.01 and lr > 0.99 * cfg.train.lr
+
+
 def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     # without BatchNorm a step over 2 micro-batches of 4 is the step over one batch of 8
     common = ["model.g_norm=none", "model.d_norm=none", "train.kimg=0.024", "train.checkpoint_ticks=3"]

@@ -32,6 +32,9 @@ class TrainConfig:
     lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: from lr down to lr x min_lr_ratio at kimg
     warmup_kimg: float = 0.0  # linear warm-up from 0 over this many kimg (either schedule)
     min_lr_ratio: float = 0.0
+    # kimg: the cosine ends at train.kimg; time: at train.kimg or when train.minutes run out,
+    # whichever comes first, so a run stopped on a time budget still ends its decay
+    lr_schedule_by: Literal["kimg", "time"] = "kimg"
     grad_clip: float | None = None  # clip each network's gradient norm to this (None: no clipping)
     ema_kimg: float = 10.0  # half-life of the EMA weights in kimg (0: no averaging), as in StyleGAN2
     ema_rampup: float | None = 0.05  # half-life <= this fraction of the clips seen so far
@@ -95,6 +98,9 @@ class TrainConfig:
             raise ConfigError(f"train.threads must be >= 1, got {self.threads}")
         if self.minutes is not None and self.minutes <= 0:
             raise ConfigError(f"train.minutes must be > 0, got {self.minutes}")
+        if self.lr_schedule_by == "time" and self.minutes is None:
+            raise ConfigError("train.lr_schedule_by=time needs a time budget",
+                              hint="set train.minutes, or use train.lr_schedule_by=kimg")
 
 
 @dataclass

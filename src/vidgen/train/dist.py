@@ -76,6 +76,15 @@ def any_true(info: DistInfo, flag: bool) -> bool:
     return bool(t.item())
 
 
+def max_value(info: DistInfo, value: float) -> float:
+    """The largest of ``value`` over ranks, on every rank (a collective: all ranks must call it)."""
+    if not info.distributed:
+        return value
+    t = torch.tensor([float(value)], dtype=torch.float64, device=info.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
+
+
 def average_gradients(info: DistInfo, params: list[torch.nn.Parameter]) -> None:
     """Average ``.grad`` over ranks in one flat all-reduce (for phases that bypass DDP).
 

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from vidgen.models.gan.augment import diff_augment, num_draws, parse_policy, uniform_from_normal
+from vidgen.models.gan.common import InstanceNoise
 from vidgen.models.gan.losses import as_list, d_loss, g_loss, gradient_penalty, mean_score, r1_penalty
 from vidgen.models.gan.sampling import generate
 from vidgen.train.config import TrainConfig
@@ -49,6 +50,7 @@ class GANFamily:
         self.r1_gamma: float = self.config.r1_gamma
         self.r1_interval: int = self.config.r1_interval
         self.preview_latents = model.latents(list(range(num_samples)))
+        self.instance_noise = [m for m in model.discriminator.modules() if isinstance(m, InstanceNoise)]
         # previews: the clip of seed s is class s mod num_classes, as VideoGenerator.sample draws it
         self.preview_labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
 
@@ -82,6 +84,11 @@ class GANFamily:
             return video
         return diff_augment(video, self.policy, uniform_from_normal(ctx.randn(self.draws)))
 
+    def _anneal(self, ctx: StepContext) -> None:
+        """Set annealed instance noise to its level after the clips seen so far."""
+        for m in self.instance_noise:
+            m.anneal(ctx.nimg)
+
     def _real_labels(self, ctx: StepContext) -> torch.Tensor | None:
         return ctx.batch["label"].long() if self.num_classes else None
 
@@ -92,6 +99,7 @@ class GANFamily:
     # --- phases --------------------------------------------------------------------------
 
     def g_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        self._anneal(ctx)
         z = ctx.randn(self.model.z_dim)
         labels = ctx.randint(self.num_classes) if self.num_classes else None
         G = ctx.net("generator")
@@ -101,6 +109,7 @@ class GANFamily:
         return {"loss": g_loss(self.loss, logits)}
 
     def d_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        self._anneal(ctx)
         D = ctx.net("discriminator")
         real_labels, fake_labels = self._real_labels(ctx), ctx.cache["fake_label"]
         real = self._augment(ctx, ctx.batch["video"])
@@ -122,6 +131,7 @@ class GANFamily:
         return out
 
     def d_reg(self, ctx: StepContext) -> dict[str, torch.Tensor]:
+        self._anneal(ctx)
         plain = self.networks["discriminator"]
         labels = self._real_labels(ctx)
         # the gradient is taken with respect to the un-augmented clip (StyleGAN2-ADA's choice)

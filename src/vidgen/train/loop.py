@@ -100,12 +100,24 @@ class GlobalBatchSampler(Sampler[int]):
         return max(0, self.batches - self.start) * self.accumulate * self.batch_size
 
 
-def lr_factor(nimg: int, *, total_nimg: int, warmup_nimg: float, schedule: str, min_ratio: float) -> float:
-    """Learning-rate multiplier after ``nimg`` clips: linear warm-up, then constant or cosine."""
+def schedule_progress(nimg: int, *, total_nimg: int, warmup_nimg: float, time_progress: float = 0.0) -> float:
+    """How far the decay after the warm-up has gone, in [0, 1]: by clips, or by time if further."""
+    if nimg < warmup_nimg:
+        return 0.0
+    return min(1.0, max((nimg - warmup_nimg) / max(1.0, total_nimg - warmup_nimg), time_progress))
+
+
+def lr_factor(nimg: int, *, total_nimg: int, warmup_nimg: float, schedule: str, min_ratio: float,
+              time_progress: float = 0.0) -> float:
+    """Learning-rate multiplier after ``nimg`` clips: linear warm-up, then constant or cosine.
+
+    ``time_progress`` (the fraction of a time budget used) ends the cosine early when it runs
+    ahead of the clips seen.
+    """
     if nimg < warmup_nimg:
         return (nimg + 1) / warmup_nimg
     if schedule == "cosine":
-        progress = min(1.0, (nimg - warmup_nimg) / max(1.0, total_nimg - warmup_nimg))
+        progress = schedule_progress(nimg, total_nimg=total_nimg, warmup_nimg=warmup_nimg, time_progress=time_progress)
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return 1.0
 
@@ -199,6 +211,9 @@ class Trainer:
         self.noise_gen = torch.Generator().manual_seed(cfg.seed)
         self.step = self.nimg = self.tick = self.epoch = self.batch_in_epoch = 0
         self.elapsed_s = 0.0
+        self.lr_progress = 0.0  # how far the learning-rate decay has gone (see lr_schedule_by)
+        self._clock: tuple[float, float, float] | None = None  # (start, budget in s, lr_progress at start)
+        self._agreed_time_progress = 0.0
         self.total_nimg = int(round(tc.kimg * 1000))
         self.step_draws: dict[Any, torch.Tensor] = {}
         self._reset_tick_stats()
@@ -290,9 +305,26 @@ class Trainer:
             for b_ema, b in zip(ema.buffers(), live.buffers()):
                 b_ema.copy_(b)
 
+    def time_progress(self) -> float:
+        """With ``lr_schedule_by: time``, the decay progress the clock asks for: a resumed run goes
+        on from where it stopped and ends its decay when this invocation's ``minutes`` run out."""
+        if self.tc.lr_schedule_by != "time" or self._clock is None:
+            return 0.0
+        if self.info.distributed:  # every rank must step with the same rate: the clock agreed at the last tick
+            return self._agreed_time_progress
+        return self._clock_progress()
+
+    def _clock_progress(self) -> float:
+        start, budget_s, p0 = self._clock
+        return p0 + (1.0 - p0) * min(1.0, (time.perf_counter() - start) / budget_s)
+
     def apply_lr(self) -> float:
-        factor = lr_factor(self.nimg, total_nimg=self.total_nimg, warmup_nimg=self.tc.warmup_kimg * 1000,
-                           schedule=self.tc.lr_schedule, min_ratio=self.tc.min_lr_ratio)
+        warmup_nimg = self.tc.warmup_kimg * 1000
+        time_progress = self.time_progress()
+        self.lr_progress = schedule_progress(self.nimg, total_nimg=self.total_nimg, warmup_nimg=warmup_nimg,
+                                             time_progress=time_progress)
+        factor = lr_factor(self.nimg, total_nimg=self.total_nimg, warmup_nimg=warmup_nimg,
+                           schedule=self.tc.lr_schedule, min_ratio=self.tc.min_lr_ratio, time_progress=time_progress)
         for opt in self.opts.values():
             for group in opt.param_groups:
                 group["lr"] = group["initial_lr"] * factor
@@ -330,6 +362,7 @@ class Trainer:
             "vidgen_version": vidgen.__version__,
             "config": to_dict(self.cfg),
             "step": self.step, "nimg": self.nimg, "tick": self.tick, "elapsed_s": self.elapsed_s,
+            "lr_progress": self.lr_progress,
             "data": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_batch": self.global_batch},
             "networks": {k: v.state_dict() for k, v in self.nets.items()},
             "ema": {k: v.state_dict() for k, v in self.ema.items()},
@@ -368,6 +401,7 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
         self.elapsed_s = state.get("elapsed_s", 0.0)
+        self.lr_progress = state.get("lr_progress", 0.0)
         data = state["data"]
         self.epoch = data["epoch"]
         self.batch_in_epoch = data["batch_in_epoch"]
@@ -593,6 +627,8 @@ class Trainer:
         budget_s = tc.minutes * 60 if tc.minutes is not None else math.inf
         tick_nimg = max(1, int(round(tc.tick_kimg * 1000)))
         start = tick_start = time.perf_counter()
+        self._clock = (start, budget_s, self.lr_progress)
+        self._agreed_time_progress = self.lr_progress
         elapsed0, tick_start_nimg, saved_at = self.elapsed_s, self.nimg, self.step
         batches = self.batches()
         try:
@@ -615,6 +651,8 @@ class Trainer:
                     tick_start, tick_start_nimg = time.perf_counter(), self.nimg
                     if on_tick is not None:
                         on_tick(self)
+                    if info.distributed and tc.lr_schedule_by == "time":
+                        self._agreed_time_progress = dist.max_value(info, self._clock_progress())
                     if info.distributed:  # every rank must agree to stop at the same step
                         over = time.perf_counter() - start >= budget_s
                         if dist.any_true(info, bool(self.stop_reason) or over):

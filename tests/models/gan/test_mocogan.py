@@ -3,6 +3,8 @@ and a tiny model that learns a tiny problem through the engine."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -15,6 +17,7 @@ from vidgen.models.gan.mocogan import MoCoGAN, MoCoGANConfig, plan_stages
 from vidgen.models.gan.sampling import generate
 from vidgen.registry import MODELS
 from vidgen.train.config import ExperimentConfig
+from vidgen.train.gan import GANFamily
 
 TINY = dict(content_dim=6, motion_dim=4, noise_dim=3, embed_dim=4, g_channels=4, d_channels=4, max_channels=16)
 
@@ -200,9 +203,26 @@ def test_discriminator_noise_only_while_training():
     torch.testing.assert_close(plain.discriminator(video)[0], a)
 
 
+def test_annealed_discriminator_noise_falls_to_zero():
+    model = tiny(frames=4, d_noise=0.5, d_noise_kimg=0.1)  # 0.5 -> 0 over 100 clips
+    family = GANFamily(model=model, num_samples=2)
+    assert len(family.instance_noise) == 2  # one in each discriminator
+    noise = family.instance_noise[0]
+    x = torch.zeros(4000)
+    family._anneal(SimpleNamespace(nimg=0))
+    assert noise(x).std().item() == pytest.approx(0.5, rel=0.05)
+    family._anneal(SimpleNamespace(nimg=50))
+    assert noise(x).std().item() == pytest.approx(0.25, rel=0.05)
+    family._anneal(SimpleNamespace(nimg=500))  # past the end: off, and the logits deterministic
+    assert torch.equal(noise(x), x)
+    video = clips(3, 4, 3, 16)
+    torch.testing.assert_close(model.discriminator(video)[0], model.discriminator(video)[0])
+    assert model.state_dict().keys() == tiny(frames=4).state_dict().keys()  # nothing new in checkpoints
+
+
 def test_config_errors():
     for bad in (dict(content_dim=0), dict(noise_dim=0), dict(image_batch=0), dict(g_channels=0),
-                dict(max_frames=-1), dict(d_noise=-0.1)):
+                dict(max_frames=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             MoCoGANConfig(**bad)
     with pytest.raises(ConfigError, match="max_frames"):

@@ -79,19 +79,30 @@ class InstanceNoise(nn.Module):
     overlap a little, so the discriminator cannot separate them perfectly early on and the
     generator keeps a useful gradient. Draws from torch's global generator, which the
     training engine seeds and checkpoints.
+
+    With ``decay_nimg > 0`` the noise is annealed (as Sønderby et al. propose): the GAN
+    family calls :meth:`anneal` with the clips seen before every phase, and the std falls
+    linearly from ``sigma`` to 0 at ``decay_nimg`` clips. The factor is a buffer (not saved:
+    it is a function of the clips seen), so changing it recompiles nothing.
     """
 
-    def __init__(self, sigma: float):
+    def __init__(self, sigma: float, decay_nimg: float = 0.0):
         super().__init__()
         self.sigma = float(sigma)
+        self.decay_nimg = float(decay_nimg)
+        self.register_buffer("scale", torch.ones(()), persistent=False)
+
+    def anneal(self, nimg: int) -> None:
+        if self.decay_nimg > 0:
+            self.scale.fill_(max(0.0, 1.0 - nimg / self.decay_nimg))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.sigma == 0.0:
             return x
-        return x + self.sigma * torch.randn_like(x)
+        return x + (self.sigma * self.scale).to(x.dtype) * torch.randn_like(x)
 
     def extra_repr(self) -> str:
-        return f"sigma={self.sigma}"
+        return f"sigma={self.sigma}" + (f", decay_nimg={self.decay_nimg:g}" if self.decay_nimg > 0 else "")
 
 
 def class_count(name: str, config: GANOptions, num_classes: int) -> int:

@@ -77,6 +77,9 @@ class MoCoGANConfig(GANOptions):
     # std of the Gaussian noise added to the input of every discriminator layer while training
     # (the official code's --use_noise --noise_sigma; its examples use 0.1). 0: off
     d_noise: float = 0.0
+    # anneal that noise: its std falls linearly to 0 over this many kimg (0: constant), so it
+    # holds the discriminators back early and stops masking faint detail later
+    d_noise_kimg: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -84,6 +87,8 @@ class MoCoGANConfig(GANOptions):
                                   "max_channels", "image_batch"))
         if self.d_noise < 0:
             raise ConfigError(f"model.d_noise is a standard deviation, >= 0 (0: off), got {self.d_noise}")
+        if self.d_noise_kimg < 0:
+            raise ConfigError(f"model.d_noise_kimg must be >= 0 (0: constant noise), got {self.d_noise_kimg}")
         if self.max_frames < 0:
             raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
         if self.cond_norm and self.g_norm != "batch":
@@ -264,7 +269,7 @@ class ImageDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c_out
         self.features = nn.Sequential(*layers)
-        self.noise = InstanceNoise(cfg.d_noise)
+        self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
         self.head = nn.Conv2d(c_in, 1, 4)
         self.embed = _projection(num_classes, c_in)
 
@@ -295,7 +300,7 @@ class VideoDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in, t = c_out, t // 2 if down_t else t
         self.features = nn.Sequential(*layers)
-        self.noise = InstanceNoise(cfg.d_noise)
+        self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
         self.head = nn.Conv3d(c_in, 1, kernel_size=(t, 4, 4))
         self.embed = _projection(num_classes, c_in)
 
