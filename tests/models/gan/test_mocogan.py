@@ -12,6 +12,7 @@ from torch import nn
 from vidgen import config as cfgmod
 from vidgen.errors import ConfigError
 from vidgen.models import build_model
+from vidgen.models.gan.common import gaussian_like
 from vidgen.models.gan.losses import d_loss, g_loss
 from vidgen.models.gan.mocogan import MoCoGAN, MoCoGANConfig, plan_stages
 from vidgen.models.gan.sampling import generate
@@ -201,6 +202,23 @@ def test_discriminator_noise_only_while_training():
     plain.load_state_dict(noisy.state_dict())  # the same weights (and BatchNorm statistics) without noise
     plain.eval()
     torch.testing.assert_close(plain.discriminator(video)[0], a)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d, "strided"])
+def test_gaussian_like_keeps_the_layout_and_draws_standard_normal_noise(layout):
+    base = torch.zeros(4, 8, 6, 10, 12, dtype=torch.bfloat16)
+    x = base[:, :, ::2] if layout == "strided" else base.contiguous(memory_format=layout)
+    torch.manual_seed(0)
+    noise = gaussian_like(x)
+    assert noise.shape == x.shape and noise.dtype == x.dtype
+    if layout != "strided":
+        assert noise.stride() == x.stride()  # the same memory layout, so adding it keeps the fast path
+    flat = noise.float().flatten()
+    assert flat.mean().abs() < 0.05 and flat.std().item() == pytest.approx(1.0, abs=0.05)
+    # independent along every axis, including across channels that sit side by side in channels_last
+    across_channels = torch.corrcoef(torch.stack([noise[:, 0].float().flatten(), noise[:, 1].float().flatten()]))
+    assert across_channels[0, 1].abs() < 0.1
+    assert not torch.equal(gaussian_like(x), noise)  # a fresh draw each call
 
 
 def test_annealed_discriminator_noise_falls_to_zero():

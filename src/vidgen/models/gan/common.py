@@ -71,6 +71,19 @@ class GANOptions:
         parse_policy(self.diffaugment)  # a clear error for an unknown augmentation
 
 
+def gaussian_like(x: torch.Tensor) -> torch.Tensor:
+    """Standard normal noise of ``x``'s shape, dtype, device and memory layout, drawn fast.
+
+    ``torch.randn_like`` keeps a ``channels_last`` layout and then fills the strided tensor
+    element by element, ~6x slower on a CPU than a contiguous fill (on MoCoGAN's
+    discriminators it took two thirds of a training step). The same layout filled through a
+    flat view of its storage is the same distribution (every element independent).
+    """
+    out = torch.empty_like(x)  # dense, in x's layout when x is dense, else contiguous
+    out.as_strided((out.numel(),), (1,)).normal_()
+    return out
+
+
 class InstanceNoise(nn.Module):
     """Adds ``sigma`` x standard normal noise to its input while training; identity in eval mode.
 
@@ -99,7 +112,7 @@ class InstanceNoise(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.sigma == 0.0:
             return x
-        return x + (self.sigma * self.scale).to(x.dtype) * torch.randn_like(x)
+        return x + (self.sigma * self.scale).to(x.dtype) * gaussian_like(x)
 
     def extra_repr(self) -> str:
         return f"sigma={self.sigma}" + (f", decay_nimg={self.decay_nimg:g}" if self.decay_nimg > 0 else "")
