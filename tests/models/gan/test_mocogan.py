@@ -179,6 +179,37 @@ def test_class_conditional_norms_start_as_plain_batchnorm_and_learn_per_class():
         MoCoGANConfig(cond_norm=True, g_norm="none")
 
 
+def test_content_conditional_norms_start_as_plain_batchnorm_and_read_the_content_code():
+    from vidgen.models.gan.mocogan import ContentBatchNorm2d
+
+    model = tiny(frames=4, content_norm=True)
+    norms = [m for m in model.generator.image.modules() if isinstance(m, ContentBatchNorm2d)]
+    assert len(norms) == sum(isinstance(m, nn.BatchNorm2d) for m in tiny(frames=4).generator.image.modules()) > 0
+    assert all(torch.equal(m.affine.weight, torch.zeros_like(m.affine.weight)) for m in norms)  # plain BN at first
+    z = model.latents([0, 1, 2])
+    assert model.generator(z).shape == (3, 4, 3, 16, 16)
+    assert model.generator(z, frames=9).shape == (3, 9, 3, 16, 16)  # any length still
+    model.generator(z).square().mean().backward()
+    assert all(m.affine.weight.grad.abs().sum() > 0 for m in norms)  # the projections learn
+    # once the projections are non-zero, changing z_c alone changes every frame of its clip only
+    model.eval()
+    with torch.no_grad():
+        for m in norms:
+            m.affine.weight.normal_(0, 0.5)
+        before = model.generator(z)
+        z2 = z.clone()
+        z2[1, :TINY["content_dim"]] += 1.0
+        after = model.generator(z2)
+    assert torch.equal(before[0], after[0]) and torch.equal(before[2], after[2])
+    assert all(not torch.allclose(before[1, t], after[1, t]) for t in range(4))
+    conditional = tiny(frames=4, num_classes=3, conditional=True, content_norm=True)  # reads [z_c, embed(y)]
+    assert conditional.generator(conditional.latents([0, 1]), torch.tensor([0, 2])).shape == (2, 4, 3, 16, 16)
+    with pytest.raises(ConfigError, match="g_norm"):
+        MoCoGANConfig(content_norm=True, g_norm="none")
+    with pytest.raises(ConfigError, match="cond_norm"):
+        MoCoGANConfig(content_norm=True, cond_norm=True)
+
+
 def test_spectral_norm_on_every_discriminator_weight_and_no_batchnorm():
     model = tiny(frames=4, spectral_norm=True, num_classes=2, conditional=True)
     D = model.discriminator

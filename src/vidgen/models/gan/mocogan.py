@@ -17,7 +17,11 @@ categorical variant's role of the one-hot category), and both discriminators add
 projection term ``<embed(y), sum-pooled features>`` to their logits. With ``cond_norm=True``
 every BatchNorm of the image generator is also class-conditional (a gain and a shift per
 class, as in the projection discriminator's paper, Miyato & Koyama 2018, and BigGAN): the
-class then steers every layer, not only the input code.
+class then steers every layer, not only the input code. ``content_norm=True`` does the same
+with the clip's whole content code (``z_c``, with the class embedding when conditional): a
+gain and a shift per channel computed from it in every BatchNorm, so that what is constant
+over a clip (an object's colour and shape) reaches every layer rather than competing with
+the motion code at the first one.
 
 The noise vector ``z`` of a clip holds everything random, so a seed gives one clip::
 
@@ -65,6 +69,11 @@ class MoCoGANConfig(GANOptions):
     # conditional only: class-conditional BatchNorm (per-class gain and shift) in every layer of
     # the image generator, besides the embedding in z_c; needs g_norm=batch
     cond_norm: bool = False
+    # content-conditional BatchNorm: every BatchNorm of the image generator takes a gain and a shift
+    # computed from the clip's content code (z_c, with the class embedding when conditional), so
+    # what stays fixed over a clip (colour, shape) steers every layer, not only the input; needs
+    # g_norm=batch, and replaces cond_norm (whose class it already reads)
+    content_norm: bool = False
     # widths at the finest stage, doubling per coarser stage up to max_channels. g_channels=32 has
     # the official generator's widths (ngf=64) from 8x8 on; the defaults (half of them, and narrow
     # discriminators that stride time) make a step ~17x cheaper (benchmarks/mocogan_speed.py)
@@ -94,6 +103,12 @@ class MoCoGANConfig(GANOptions):
         if self.cond_norm and self.g_norm != "batch":
             raise ConfigError("model.cond_norm=true makes the generator's BatchNorm class-conditional, "
                               f"but model.g_norm is {self.g_norm!r}", hint="set model.g_norm=batch or cond_norm=false")
+        if self.content_norm and self.g_norm != "batch":
+            raise ConfigError("model.content_norm=true makes the generator's BatchNorm content-conditional, "
+                              f"but model.g_norm is {self.g_norm!r}", hint="set model.g_norm=batch or content_norm=false")
+        if self.content_norm and self.cond_norm:
+            raise ConfigError("model.content_norm and model.cond_norm are both set; content_norm already reads "
+                              "the class (its code includes the class embedding)", hint="keep one of them")
 
 
 def plan_stages(resolution: int) -> int:
@@ -149,19 +164,43 @@ class ClassBatchNorm2d(nn.Module):
         return self.norm(x) * gain + self.shift(label).to(x.dtype)[:, :, None, None]
 
 
-class ImageGenerator(nn.Module):
-    """Frame codes ``[N, code_dim]`` (and, with class-conditional norms, ``label [N]``) -> frames
-    ``[N, C, H, W]`` in ``[-1, 1]`` (2D DCGAN)."""
+class ContentBatchNorm2d(nn.Module):
+    """BatchNorm without its own affine part, then a gain and a shift computed from a code:
+    ``[N, C, H, W]``, ``code [N, code_dim]``. Starts as plain BatchNorm (the projections are zero)."""
 
-    def __init__(self, *, cfg: MoCoGANConfig, code_dim: int, resolution: int, channels: int, num_classes: int = 0):
+    def __init__(self, channels: int, code_dim: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.affine = nn.Linear(code_dim, 2 * channels)
+
+    def reset_parameters(self) -> None:
+        """Zero projections: gain 1, shift 0 for every code (called after the generator's init)."""
+        nn.init.zeros_(self.affine.weight)
+        nn.init.zeros_(self.affine.bias)
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        gain, shift = self.affine(code).to(x.dtype)[:, :, None, None].chunk(2, dim=1)
+        return self.norm(x) * (1 + gain) + shift
+
+
+class ImageGenerator(nn.Module):
+    """Frame codes ``[N, code_dim]`` (and, with class-conditional norms, ``label [N]``; with
+    content-conditional norms, the clip's content ``[N, content_dim]``) -> frames ``[N, C, H, W]``
+    in ``[-1, 1]`` (2D DCGAN)."""
+
+    def __init__(self, *, cfg: MoCoGANConfig, code_dim: int, resolution: int, channels: int, num_classes: int = 0,
+                 content_dim: int = 0):
         super().__init__()
         stages = plan_stages(resolution)
         self.c0 = _width(cfg.g_channels, stages, cfg.max_channels)
         self.class_norm = bool(num_classes and cfg.cond_norm)
+        self.content_norm = bool(cfg.content_norm)
 
         def norm(c: int) -> nn.Module:
             if self.class_norm:
                 return ClassBatchNorm2d(c, num_classes)
+            if self.content_norm:
+                return ContentBatchNorm2d(c, content_dim)
             return nn.BatchNorm2d(c) if cfg.g_norm == "batch" else nn.Identity()
 
         # a linear layer to 4x4 is DCGAN's first 4x4 transposed convolution of a 1x1 input
@@ -176,20 +215,24 @@ class ImageGenerator(nn.Module):
             blocks.append(conv if last else nn.Sequential(conv, norm(c_out), nn.ReLU(inplace=True)))
         self.blocks = nn.Sequential(*blocks)
 
-    def _run(self, layers: nn.Sequential, x: torch.Tensor, label: torch.Tensor | None) -> torch.Tensor:
+    def _run(self, layers: nn.Sequential, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         for layer in layers:
-            x = layer(x, label) if isinstance(layer, ClassBatchNorm2d) else layer(x)
+            x = layer(x, cond) if isinstance(layer, (ClassBatchNorm2d, ContentBatchNorm2d)) else layer(x)
         return x
 
-    def forward(self, code: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, code: torch.Tensor, label: torch.Tensor | None = None,
+                content: torch.Tensor | None = None) -> torch.Tensor:
         if self.class_norm and label is None:
             raise ValueError("this image generator has class-conditional norms: pass label [N]")
+        if self.content_norm and content is None:
+            raise ValueError("this image generator has content-conditional norms: pass content [N, content_dim]")
+        cond = label if self.class_norm else content
         x = self.project(code).view(code.shape[0], self.c0, 4, 4)  # [N, C, H, W]
-        x = self._run(self.project_norm, x, label).contiguous(memory_format=torch.channels_last)  # mkldnn's fast layout
-        if not self.class_norm:
+        x = self._run(self.project_norm, x, cond).contiguous(memory_format=torch.channels_last)  # mkldnn's fast layout
+        if not (self.class_norm or self.content_norm):
             return torch.tanh(self.blocks(x))
         for block in self.blocks:
-            x = self._run(block, x, label) if isinstance(block, nn.Sequential) else block(x)
+            x = self._run(block, x, cond) if isinstance(block, nn.Sequential) else block(x)
         return torch.tanh(x)
 
 
@@ -205,9 +248,9 @@ class Generator(nn.Module):
         self.num_classes = num_classes
         self.embed = nn.Embedding(num_classes, cfg.embed_dim) if num_classes else None
         self.gru = nn.GRUCell(cfg.noise_dim, cfg.motion_dim)
-        code_dim = cfg.content_dim + (cfg.embed_dim if num_classes else 0) + cfg.motion_dim
-        self.image = ImageGenerator(cfg=cfg, code_dim=code_dim, resolution=resolution, channels=channels,
-                                    num_classes=num_classes)
+        content_dim = cfg.content_dim + (cfg.embed_dim if num_classes else 0)
+        self.image = ImageGenerator(cfg=cfg, code_dim=content_dim + cfg.motion_dim, resolution=resolution,
+                                    channels=channels, num_classes=num_classes, content_dim=content_dim)
 
     def motion(self, h: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Motion codes ``z_m [B, T, motion_dim]`` from ``h_0 [B, motion_dim]`` and ``noise [B, T, noise_dim]``."""
@@ -237,7 +280,8 @@ class Generator(nn.Module):
             frame_label = label.repeat_interleave(T)  # [B*T], the order of the frames below
         z_m = self.motion(h0, noise)  # [B, T, motion_dim]
         codes = torch.cat([content[:, None].expand(-1, T, -1), z_m], dim=2)  # [B, T, code_dim]
-        frames_out = self.image(codes.reshape(B * T, -1), frame_label)  # [B*T, C, H, W]
+        frame_content = content.repeat_interleave(T, dim=0) if cfg.content_norm else None  # [B*T, content]
+        frames_out = self.image(codes.reshape(B * T, -1), frame_label, frame_content)  # [B*T, C, H, W]
         return frames_out.reshape(B, T, *frames_out.shape[1:])
 
 
@@ -370,6 +414,9 @@ class MoCoGAN(nn.Module):
         self.discriminator = Discriminators(**shape)
         self.z_dim = self.generator.z_dim
         self.apply(dcgan_init)
+        for m in self.generator.modules():
+            if isinstance(m, ContentBatchNorm2d):
+                m.reset_parameters()
         if config.spectral_norm:
             apply_spectral_norm(self.discriminator)
 
