@@ -107,6 +107,19 @@ def test_projection_discriminator_uses_the_label():
     torch.testing.assert_close(logits[1] - logits[0], h @ (D.embed.weight[1] - D.embed.weight[0]))
 
 
+def test_auxiliary_class_head_reads_the_clip_not_the_label():
+    model = _conditional(aux_class=1.0)
+    video = torch.rand(2, 4, 3, 8, 8) * 2 - 1
+    logits, classes = model.discriminator(video, torch.tensor([0, 1]), classes=True)
+    assert logits.shape == (2,) and classes.shape == (2, 3)
+    torch.testing.assert_close(logits, model.discriminator(video, torch.tensor([0, 1])))
+    torch.testing.assert_close(classes, model.discriminator(video, torch.tensor([2, 2]), classes=True)[1])
+    h = model.discriminator.features(video.transpose(1, 2)).sum(dim=(2, 3, 4))
+    torch.testing.assert_close(classes, model.discriminator.classifier(h))  # linear on sum-pooled features
+    with pytest.raises(ConfigError, match="aux_class"):
+        _conditional().discriminator(video, torch.tensor([0, 1]), classes=True)
+
+
 def test_conditional_needs_a_labelled_dataset():
     cfg = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, conditional=True)
     with pytest.raises(ConfigError, match="at least 2 classes"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -27,12 +29,9 @@ def test_generator_moves_towards_the_data(tmp_path, solid_colour_gan):
 COLOURS = torch.tensor([[0.8, -0.6, 0.2], [-0.7, 0.5, 0.9]]).view(2, 1, 3, 1, 1)  # class 0, class 1
 
 
-@pytest.mark.parametrize("options", [
-    ["model.loss=hinge", "model.spectral_norm=true", "model.diffaugment=color,translation,cutout"],
-    ["model.loss=wgan-gp", "train.betas=[0.0,0.9]", "model.r1_gamma=0.1", "model.r1_interval=4"],
-], ids=["hinge-sn-diffaugment", "wgan-gp-r1"])
-def test_conditional_generator_learns_each_class(tmp_path, options):
-    """Two classes, each one solid colour: the generator learns to draw the colour of the label it is given."""
+def train_two_colours(tmp_path, options: list[str]) -> tuple[Trainer, float, float, float]:
+    """Train a tiny conditional GAN on two classes, each one solid colour. Returns the trainer and the
+    mean distance to the clip's own class colour before and after, and to the other class's after."""
     cfg = cfgmod.load(ExperimentConfig, None, [
         f"run_dir={tmp_path}", "data.resolution=8", "data.frames=4", "data.num_clips=64", "data.kinds=[circle,square]",
         "model.z_dim=8", "model.g_channels=8", "model.d_channels=8", "model.max_channels=16", "model.embed_dim=8",
@@ -56,9 +55,32 @@ def test_conditional_generator_learns_each_class(tmp_path, options):
         video = generate(trainer.ema["generator"], z, labels=labels)
         return ((video - COLOURS[labels]).abs().mean().item(), (video - COLOURS[1 - labels]).abs().mean().item())
 
-    own_before, other_before = errors()
+    own_before, _ = errors()
     trainer.run()
     own, other = errors()
     assert trainer.step == 120
+    return trainer, own_before, own, other
+
+
+@pytest.mark.parametrize("options", [
+    ["model.loss=hinge", "model.spectral_norm=true", "model.diffaugment=color,translation,cutout"],
+    ["model.loss=wgan-gp", "train.betas=[0.0,0.9]", "model.r1_gamma=0.1", "model.r1_interval=4"],
+], ids=["hinge-sn-diffaugment", "wgan-gp-r1"])
+def test_conditional_generator_learns_each_class(tmp_path, options):
+    """Two classes, each one solid colour: the generator learns to draw the colour of the label it is given."""
+    _, own_before, own, other = train_two_colours(tmp_path, options)
     assert own < 0.6 * own_before, (own_before, own)
     assert other > own + 0.4, (own, other)  # the label decides the colour
+
+
+def test_auxiliary_classifier_trains_the_class_head_and_separates_the_classes(tmp_path):
+    """AC-GAN's class head (model.aux_class): the discriminator learns to classify real clips, the
+    generator to draw clips it classifies as their label."""
+    _, own_before, own, other = train_two_colours(tmp_path, ["model.aux_class=1.0"])
+    assert own < 0.7 * own_before, (own_before, own)  # 0.63 -> 0.41 (0.51 without the class head)
+    assert other > own + 0.3, (own, other)
+    ticks = [json.loads(line) for line in (tmp_path / "stats.jsonl").read_text().splitlines()]
+    first, last = ticks[0], ticks[-1]
+    assert last["D_main/class_acc"] == 1.0  # the two colours are told apart on real clips
+    assert last["G_main/class_loss"] < first["G_main/class_loss"]
+    assert last["G_main/class_acc"] > 0.9  # the fakes are drawn in their class's colour

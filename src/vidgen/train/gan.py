@@ -7,6 +7,13 @@ runs the generator forward once. D_main scores real clips (with their dataset la
 those fakes with ``model.loss``; for ``wgan-gp`` it adds the gradient penalty on random
 interpolates. D_reg is the R1 penalty on real clips, every ``r1_interval`` steps.
 
+With ``model.aux_class > 0`` (conditional models: AC-GAN's auxiliary classifier) the
+discriminator is called with ``classes=True`` and returns ``(logits, class_logits)``; D_main
+adds ``aux_class`` x the cross-entropy of the class head on the real clips (their dataset
+labels), G_main the same on the fakes (the labels they were drawn for). The class head is
+trained on real clips only, so the generator cannot earn a low loss by agreeing with a
+classifier that learned its own mistakes.
+
 With ``model.diffaugment`` every clip the discriminator sees (real or fake, in every phase)
 is augmented first, with its own draw. Every random draw (noise, fake labels, augmentation,
 interpolation weights) comes from the step's seeded generator (``ctx.randn`` /
@@ -28,7 +35,8 @@ from torch import nn
 
 from vidgen.models.gan.augment import diff_augment, num_draws, parse_policy, uniform_from_normal
 from vidgen.models.gan.common import InstanceNoise
-from vidgen.models.gan.losses import as_list, d_loss, g_loss, gradient_penalty, mean_score, r1_penalty
+from vidgen.models.gan.losses import (as_list, class_accuracy, class_loss, d_loss, g_loss, gradient_penalty,
+                                     mean_score, r1_penalty)
 from vidgen.models.gan.sampling import generate
 from vidgen.train.config import TrainConfig
 from vidgen.train.family import Phase, StepContext, recompute_batchnorm
@@ -49,6 +57,7 @@ class GANFamily:
         self.draws = num_draws(self.policy)
         self.r1_gamma: float = self.config.r1_gamma
         self.r1_interval: int = self.config.r1_interval
+        self.aux_class: float = float(getattr(self.config, "aux_class", 0.0)) if self.num_classes else 0.0
         self.preview_latents = model.latents(list(range(num_samples)))
         self.instance_noise = [m for m in model.discriminator.modules() if isinstance(m, InstanceNoise)]
         # previews: the clip of seed s is class s mod num_classes, as VideoGenerator.sample draws it
@@ -98,6 +107,10 @@ class GANFamily:
 
     # --- phases --------------------------------------------------------------------------
 
+    def _score_classes(self, D: nn.Module, video: torch.Tensor, label: torch.Tensor) -> tuple[Any, Any]:
+        """``(logits, class_logits)`` of a discriminator with an auxiliary class head."""
+        return D(video, label, classes=True)
+
     def g_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         self._anneal(ctx)
         z = ctx.randn(self.model.z_dim)
@@ -105,8 +118,13 @@ class GANFamily:
         G = ctx.net("generator")
         fake = G(z) if labels is None else G(z, labels)  # [B, T, C, H, W]
         ctx.cache["fake"], ctx.cache["fake_label"] = fake.detach(), labels
-        logits = self._score(ctx.net("discriminator"), self._augment(ctx, fake), labels)
-        return {"loss": g_loss(self.loss, logits)}
+        D = ctx.net("discriminator")
+        if not self.aux_class:
+            return {"loss": g_loss(self.loss, self._score(D, self._augment(ctx, fake), labels))}
+        logits, classes = self._score_classes(D, self._augment(ctx, fake), labels)
+        aux = class_loss(classes, labels)
+        return {"loss": g_loss(self.loss, logits) + self.aux_class * aux, "class_loss": aux.detach(),
+                "class_acc": class_accuracy(classes, labels)}
 
     def d_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         self._anneal(ctx)
@@ -114,10 +132,17 @@ class GANFamily:
         real_labels, fake_labels = self._real_labels(ctx), ctx.cache["fake_label"]
         real = self._augment(ctx, ctx.batch["video"])
         fake = self._augment(ctx, ctx.cache["fake"])
-        real_logits = self._score(D, real, real_labels)
+        if self.aux_class:
+            real_logits, real_classes = self._score_classes(D, real, real_labels)
+        else:
+            real_logits = self._score(D, real, real_labels)
         fake_logits = self._score(D, fake, fake_labels)
         out = {"loss": d_loss(self.loss, real_logits, fake_logits),
                "real_score": mean_score(real_logits), "fake_score": mean_score(fake_logits)}
+        if self.aux_class:
+            aux = class_loss(real_classes, real_labels)
+            out["loss"] = out["loss"] + self.aux_class * aux
+            out["class_loss"], out["class_acc"] = aux.detach(), class_accuracy(real_classes, real_labels)
         if self.loss == "wgan-gp":
             # on interpolates of the clips D sees (augmented), labelled with the real clips' classes
             weight = uniform_from_normal(ctx.randn(1)).view(-1)

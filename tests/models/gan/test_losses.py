@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from vidgen.models.gan.losses import LOSSES, d_loss, g_loss, gradient_penalty, mean_score, r1_penalty
+from vidgen.models.gan.losses import LOSSES, class_accuracy, class_loss, d_loss, g_loss, gradient_penalty, mean_score, r1_penalty
 
 REAL = torch.tensor([2.0, -1.0, 0.5])
 FAKE = torch.tensor([0.5, -3.0, -0.25])
@@ -109,3 +109,16 @@ def test_r1_penalty_is_the_squared_input_gradient():
     torch.testing.assert_close(r1_penalty(per_frame, _clips(0)), expected)
     torch.testing.assert_close(r1_penalty(lambda x: [critic(x), per_frame(x)], _clips(0)),
                                w.square().sum() + expected)
+
+
+def test_class_loss_scores_every_row_against_its_clips_label():
+    labels = torch.tensor([2, 0])
+    clip = torch.tensor([[0.1, 0.2, 3.0], [1.0, -1.0, 0.0]])  # [B, K]
+    frames = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))  # [B * 3 frames, K], clip-major
+    expected = (nn.functional.cross_entropy(clip, labels)
+                + nn.functional.cross_entropy(frames, torch.tensor([2, 2, 2, 0, 0, 0])))
+    torch.testing.assert_close(class_loss([clip, frames], labels), expected)
+    assert class_accuracy([clip, frames], labels).item() == 1.0  # from the first output
+    assert class_accuracy(clip, torch.tensor([0, 0])).item() == 0.5
+    with pytest.raises(ValueError, match="multiple of the batch"):
+        class_loss(torch.zeros(5, 3), labels)

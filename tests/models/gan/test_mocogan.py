@@ -114,6 +114,57 @@ def test_the_image_discriminator_sees_distinct_random_frames():
     torch.testing.assert_close(a.sort().values, singles.sort().values)
 
 
+def test_the_pair_discriminator_judges_two_frames_of_one_clip_in_time_order():
+    model = tiny(frames=2, image_batch=1, pair_batch=3, d_norm="none")
+    video = clips(2, 2, 3, 16)
+    v, i, p = model.discriminator(video)
+    assert v.shape == (2,) and i.shape == (2, 1) and p.shape == (2, 3)
+    # two frames: every pair is (frame 0, frame 1), stacked along channels in that order
+    expected = model.discriminator.pair(torch.cat([video[:, 0], video[:, 1]], dim=1))
+    torch.testing.assert_close(p, expected[:, None].expand(2, 3))
+    swapped = model.discriminator.pair(torch.cat([video[:, 1], video[:, 0]], dim=1))
+    assert not torch.allclose(expected, swapped)  # the order is information
+    # longer clips: p pairs of distinct frames, each in time order
+    model = tiny(frames=6, image_batch=2, pair_batch=4, d_norm="none")
+    video = clips(3, 6, 3, 16)
+    seen = []
+    model.discriminator.pair.forward = lambda x, label=None, classes=False: seen.append(x) or x.sum((1, 2, 3))
+    p = model.discriminator(video)[2]
+    assert p.shape == (3, 4) and seen[0].shape == (12, 6, 16, 16)
+    for n, pair in enumerate(seen[0]):
+        clip = video[n // 4]
+        first = [t for t in range(6) if torch.equal(clip[t], pair[:3])]
+        second = [t for t in range(6) if torch.equal(clip[t], pair[3:])]
+        assert len(first) == 1 and len(second) == 1 and first[0] < second[0]
+    # the pair discriminator trains and passes its gradient to the generator
+    model = tiny(frames=4, pair_batch=2)
+    g_loss("nonsaturating", model.discriminator(model.generator(torch.randn(2, model.z_dim)))[2]).backward()
+    assert model.generator.gru.weight_ih.grad.abs().sum() > 0
+    assert all(p.grad.abs().sum() > 0 for p in model.discriminator.pair.parameters())
+    assert tiny(frames=1, pair_batch=2).discriminator.pair is None  # one-frame clips have no pairs
+
+
+def test_auxiliary_class_heads_on_every_discriminator():
+    model = tiny(frames=4, num_classes=3, conditional=True, aux_class=1.0, image_batch=2, pair_batch=3)
+    video, label = clips(5, 4, 3, 16), torch.tensor([0, 1, 2, 0, 1])
+    torch.manual_seed(0)
+    logits, classes = model.discriminator(video, label, classes=True)
+    assert [t.shape for t in logits] == [(5,), (5, 2), (5, 3)]
+    assert [t.shape for t in classes] == [(5, 3), (10, 3), (15, 3)]
+    torch.manual_seed(0)
+    for a, b in zip(model.discriminator(video, label), logits):
+        torch.testing.assert_close(a, b)  # the class heads leave the logits as they are
+    # the class heads read the clip, not the label
+    torch.manual_seed(0)
+    other = model.discriminator(video, torch.tensor([2, 2, 2, 2, 2]), classes=True)[1]
+    for a, b in zip(classes, other):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(ConfigError, match="aux_class"):
+        tiny(frames=4, num_classes=3, conditional=True).discriminator(video, label, classes=True)
+    with pytest.raises(ConfigError, match="conditional"):
+        MoCoGANConfig(aux_class=1.0)
+
+
 def test_gradients_reach_both_discriminators_and_the_generator():
     model = tiny(frames=8, image_batch=2)
     fake = model.generator(torch.randn(3, model.z_dim))
@@ -271,7 +322,8 @@ def test_annealed_discriminator_noise_falls_to_zero():
 
 def test_config_errors():
     for bad in (dict(content_dim=0), dict(noise_dim=0), dict(image_batch=0), dict(g_channels=0),
-                dict(max_frames=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1)):
+                dict(max_frames=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1), dict(pair_batch=-1),
+                dict(aux_class=-1.0)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             MoCoGANConfig(**bad)
     with pytest.raises(ConfigError, match="max_frames"):

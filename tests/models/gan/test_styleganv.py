@@ -226,6 +226,18 @@ def test_conditional_outputs_depend_on_the_label():
     assert unconditional.num_classes == 0 and unconditional.generator.embed is None
 
 
+def test_auxiliary_class_head():
+    model = tiny(frames=4, num_classes=3, conditional=True, aux_class=1.0).eval()
+    real = clips(2, 4, 3, 16)
+    with torch.no_grad():
+        logits, classes = model.discriminator(real, torch.tensor([0, 2]), classes=True)
+        assert logits.shape == (2,) and classes.shape == (2, 3)
+        torch.testing.assert_close(logits, model.discriminator(real, torch.tensor([0, 2])))
+        torch.testing.assert_close(classes, model.discriminator(real, torch.tensor([1, 1]), classes=True)[1])
+    with pytest.raises(ConfigError, match="aux_class"):
+        tiny(frames=4, num_classes=3, conditional=True).discriminator(real, torch.tensor([0, 2]), classes=True)
+
+
 def test_spectral_norm_on_every_discriminator_weight():
     model = tiny(frames=4, spectral_norm=True, num_classes=2, conditional=True)
     D = model.discriminator

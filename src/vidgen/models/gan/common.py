@@ -59,8 +59,18 @@ class GANOptions:
     # transform for every frame of a clip: comma-separated from "color", "translation", "cutout"
     diffaugment: str = ""
     conditional: bool = False  # class-conditional generator and projection discriminator
+    # conditional only: weight of an auxiliary classification loss (AC-GAN, Odena et al. 2017). The
+    # discriminator gets a linear class head on its pooled features, trained with cross-entropy on
+    # real clips; the generator is trained to make its clips classified as the label it was given.
+    # 0: off (the projection term alone carries the class)
+    aux_class: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.aux_class < 0:
+            raise ConfigError(f"model.aux_class is a loss weight, >= 0 (0: off), got {self.aux_class}")
+        if self.aux_class > 0 and not self.conditional:
+            raise ConfigError("model.aux_class trains a class head, which needs a conditional model",
+                              hint="set model.conditional=true, or model.aux_class=0")
         if self.r1_gamma < 0 or self.r1_interval < 1:
             raise ConfigError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, "
                               f"got {self.r1_gamma} and {self.r1_interval}")
@@ -162,6 +172,14 @@ def check_frames(name: str, frames: int | None, training_frames: int) -> None:
                       f"not {frames}",
                       hint=(f"models that generate any length: {', '.join(others)}" if others
                             else "no registered GAN generates other lengths"))
+
+
+def class_head(cfg: GANOptions, num_classes: int, channels: int) -> nn.Linear | None:
+    """The auxiliary classifier of a discriminator (``model.aux_class > 0``): sum-pooled features
+    ``[N, channels]`` -> class logits ``[N, num_classes]``; None when it has none."""
+    if not (num_classes and cfg.aux_class > 0):
+        return None
+    return nn.Linear(channels, num_classes)
 
 
 def apply_spectral_norm(module: nn.Module) -> nn.Module:

@@ -35,6 +35,7 @@ from vidgen.models.gan.common import (
     check_frames,
     check_label,
     class_count,
+    class_head,
     seeded_latents,
     spatial_stages,
 )
@@ -204,15 +205,23 @@ class Discriminator(nn.Module):
         if num_classes:  # the projection's class vectors, Glorot-initialised as in Miyato & Koyama's code
             self.embed = nn.Embedding(num_classes, c_in)
             nn.init.xavier_uniform_(self.embed.weight)
+        self.classifier = class_head(cfg, num_classes, c_in)  # AC-GAN's class head (model.aux_class)
 
-    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None,
+                classes: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[B]``; with ``classes=True`` also the class head's logits ``[B, classes]``."""
         label = check_label("dcgan3d", self.num_classes, label, video.shape[0])
         h = self.features(video.transpose(1, 2))  # [B, C, T, H, W]
         logit = self.head(h).flatten(1).mean(1)  # [B]
         if self.embed is not None:
             pooled = h.sum(dim=(2, 3, 4))  # global sum pooling: [B, C]
             logit = logit + (self.embed(label.to(h.device)).to(pooled.dtype) * pooled).sum(1)
-        return logit
+        if not classes:
+            return logit
+        if self.classifier is None:
+            raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
+                              "(conditional models) to train one")
+        return logit, self.classifier(h.flatten(2).sum(2))  # sum-pooled, as the projection
 
 
 @MODELS.register("dcgan3d", config=DCGAN3DConfig, family="gan")

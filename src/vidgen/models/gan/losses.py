@@ -101,6 +101,31 @@ def g_loss(kind: str, fake_logits: Logits) -> torch.Tensor:
     return sum((fn(f) for f in fakes), torch.zeros((), device=fakes[0].device))
 
 
+def class_loss(class_logits: Logits, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of an auxiliary classifier (AC-GAN), summed over the sub-discriminators.
+
+    Each tensor is ``[N, K]`` with ``N`` a multiple of the ``B`` labels (a sub-discriminator that
+    judges several frames per clip gives ``N = B x frames``, clip-major): every row is scored
+    against its clip's label.
+    """
+    items = as_list(class_logits)
+    labels = labels.long().to(items[0].device)
+    total = torch.zeros((), device=items[0].device)
+    for t in items:
+        if t.ndim != 2 or t.shape[0] % labels.shape[0]:
+            raise ValueError(f"class logits must be [N, classes] with N a multiple of the batch "
+                             f"({labels.shape[0]}), got {tuple(t.shape)}")
+        total = total + F.cross_entropy(t, labels.repeat_interleave(t.shape[0] // labels.shape[0]))
+    return total
+
+
+def class_accuracy(class_logits: Logits, labels: torch.Tensor) -> torch.Tensor:
+    """The share of rows of the first classifier output whose arg-max is their clip's label (logged)."""
+    t = as_list(class_logits)[0].detach()
+    labels = labels.long().to(t.device).repeat_interleave(t.shape[0] // labels.shape[0])
+    return (t.argmax(1) == labels).float().mean()
+
+
 def mean_score(logits: Logits) -> torch.Tensor:
     """The mean logit over every sub-discriminator (logged as ``real_score`` / ``fake_score``)."""
     items = as_list(logits)

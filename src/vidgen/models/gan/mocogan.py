@@ -7,14 +7,17 @@ the frames of a batch go through it at once (``[B*T, ...]``), only the GRU loops
 
 Two discriminators judge the result: ``D_I`` on single frames (``image_batch`` frames
 picked at random in every clip: is each frame a plausible image?) and ``D_V`` on whole
-clips (3D convolutions: is the motion plausible?). They live in one module,
-:class:`Discriminators`, so the training engine sees one network with one optimizer; it
-returns the list of logits ``[video [B], image [B, k]]`` (``k = min(image_batch, T)``) and
-the GAN family sums the losses over the list.
+clips (3D convolutions: is the motion plausible?). ``pair_batch > 0`` adds a third,
+``D_P``, on pairs of frames of a clip stacked along channels (do they show the same object?),
+in the spirit of the sparse-frame discriminators of DIGAN and StyleGAN-V. They live in one
+module, :class:`Discriminators`, so the training engine sees one network with one optimizer;
+it returns the list of logits ``[video [B], image [B, k] (, pair [B, p])]`` (``k =
+min(image_batch, T)``) and the GAN family sums the losses over the list.
 
 Conditional (``conditional=True``): a learned class embedding is appended to ``z_c`` (the
 categorical variant's role of the one-hot category), and both discriminators add a
-projection term ``<embed(y), sum-pooled features>`` to their logits. With ``cond_norm=True``
+projection term ``<embed(y), sum-pooled features>`` to their logits (``aux_class > 0`` also
+gives each discriminator an auxiliary class head, AC-GAN's). With ``cond_norm=True``
 every BatchNorm of the image generator is also class-conditional (a gain and a shift per
 class, as in the projection discriminator's paper, Miyato & Koyama 2018, and BigGAN): the
 class then steers every layer, not only the input code. ``content_norm=True`` does the same
@@ -50,6 +53,7 @@ from vidgen.models.gan.common import (
     check_at_least_one,
     check_label,
     class_count,
+    class_head,
     seeded_latents,
     spatial_stages,
 )
@@ -83,6 +87,9 @@ class MoCoGANConfig(GANOptions):
     g_norm: Literal["batch", "none"] = "batch"
     d_norm: Literal["batch", "none"] = "batch"  # ignored (none) with spectral_norm or loss=wgan-gp
     image_batch: int = 1  # frames per clip that the image discriminator judges
+    # pairs of frames per clip that a third, pair discriminator judges (two frames of one clip stacked
+    # along channels: same object, same colour?). 0: none, the paper's two discriminators
+    pair_batch: int = 0
     # std of the Gaussian noise added to the input of every discriminator layer while training
     # (the official code's --use_noise --noise_sigma; its examples use 0.1). 0: off
     d_noise: float = 0.0
@@ -94,6 +101,8 @@ class MoCoGANConfig(GANOptions):
         super().__post_init__()
         check_at_least_one(self, ("content_dim", "motion_dim", "noise_dim", "embed_dim", "g_channels", "d_channels",
                                   "max_channels", "image_batch"))
+        if self.pair_batch < 0:
+            raise ConfigError(f"model.pair_batch must be >= 0 (0: no pair discriminator), got {self.pair_batch}")
         if self.d_noise < 0:
             raise ConfigError(f"model.d_noise is a standard deviation, >= 0 (0: off), got {self.d_noise}")
         if self.d_noise_kimg < 0:
@@ -296,6 +305,14 @@ def _noisy(features: nn.Sequential, noise: InstanceNoise, x: torch.Tensor) -> to
     return x
 
 
+def _classify(classifier: nn.Linear | None, h: torch.Tensor) -> torch.Tensor:
+    """The auxiliary class head on sum-pooled features (as the projection term) ``h [N, C, ...]`` -> ``[N, classes]``."""
+    if classifier is None:
+        raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
+                          "(conditional models) to train one")
+    return classifier(h.flatten(2).sum(2))
+
+
 class ImageDiscriminator(nn.Module):
     """frames ``[N, C, H, W]`` (and ``label [N]``) -> one logit per frame ``[N]`` (2D DCGAN)."""
 
@@ -316,13 +333,16 @@ class ImageDiscriminator(nn.Module):
         self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
         self.head = nn.Conv2d(c_in, 1, 4)
         self.embed = _projection(num_classes, c_in)
+        self.classifier = class_head(cfg, num_classes, c_in)
 
-    def forward(self, frames: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, label: torch.Tensor | None = None,
+                classes: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[N]``; with ``classes=True`` also the class head's logits ``[N, classes]``."""
         h = _noisy(self.features, self.noise, frames.contiguous(memory_format=torch.channels_last))  # [N, C, 4, 4]
         logits = self.head(self.noise(h)).flatten(1).mean(1)
         if self.embed is not None:
             logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3))).sum(1)
-        return logits
+        return (logits, _classify(self.classifier, h)) if classes else logits
 
 
 class VideoDiscriminator(nn.Module):
@@ -347,42 +367,74 @@ class VideoDiscriminator(nn.Module):
         self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
         self.head = nn.Conv3d(c_in, 1, kernel_size=(t, 4, 4))
         self.embed = _projection(num_classes, c_in)
+        self.classifier = class_head(cfg, num_classes, c_in)
 
-    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None,
+                classes: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[B]``; with ``classes=True`` also the class head's logits ``[B, classes]``."""
         x = video.transpose(1, 2)  # [B, C, T, H, W]
         h = _noisy(self.features, self.noise, x.contiguous(memory_format=torch.channels_last_3d))
         logits = self.head(self.noise(h)).flatten(1).mean(1)
         if self.embed is not None:
             logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3, 4))).sum(1)
-        return logits
+        return (logits, _classify(self.classifier, h)) if classes else logits
 
 
 class Discriminators(nn.Module):
-    """``D_V`` and ``D_I`` as one network: video ``[B, T, C, H, W]`` -> ``[video [B], image [B, k]]``.
+    """``D_V``, ``D_I`` (and ``D_P``) as one network: video ``[B, T, C, H, W]`` -> ``[video [B], image [B, k]
+    (, pair [B, p])]``.
 
     ``D_I`` judges ``k = min(image_batch, T)`` distinct frames per clip, chosen afresh at
     every call with torch's random generator (seeded, and saved and restored, by the engine).
+    With ``pair_batch = p > 0``, ``D_P`` (the image discriminator's architecture on two frames
+    stacked along channels) judges ``p`` pairs of distinct frames per clip, the earlier one
+    first: whether two frames can belong to one clip (same object, same colour, a plausible
+    displacement), the check that a slowly drifting colour fails and that ``D_V``'s 3D
+    kernels, which see a few neighbouring frames at a time, miss.
+
+    With ``classes=True`` (``model.aux_class > 0``) it returns ``(logits, class_logits)``, the
+    class logits a list in the same order (``[B, K]``, ``[B*k, K]`` (, ``[B*p, K]``)).
     """
 
     def __init__(self, *, cfg: MoCoGANConfig, frames: int, resolution: int, channels: int, num_classes: int):
         super().__init__()
         self.image_batch = cfg.image_batch
+        self.pair_batch = cfg.pair_batch if frames > 1 else 0
         self.num_classes = num_classes
         self.video = VideoDiscriminator(cfg=cfg, frames=frames, resolution=resolution, channels=channels,
                                         num_classes=num_classes)
         self.image = ImageDiscriminator(cfg=cfg, resolution=resolution, channels=channels, num_classes=num_classes)
+        self.pair = (ImageDiscriminator(cfg=cfg, resolution=resolution, channels=2 * channels,
+                                        num_classes=num_classes) if self.pair_batch else None)
 
-    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> list[torch.Tensor]:
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None,
+                classes: bool = False) -> list[torch.Tensor] | tuple[list[torch.Tensor], list[torch.Tensor]]:
         B, T = video.shape[:2]
         label = check_label("mocogan", self.num_classes, label, B)
         if label is not None:
             label = label.to(video.device)
+        rows = torch.arange(B, device=video.device)[:, None]
         k = min(self.image_batch, T)
         pick = torch.rand(B, T, device=video.device).argsort(dim=1)[:, :k]  # [B, k] distinct frames
-        frames = video[torch.arange(B, device=video.device)[:, None], pick]  # [B, k, C, H, W]
-        image_label = None if label is None else label[:, None].expand(B, k).reshape(-1)
-        image_logits = self.image(frames.flatten(0, 1), image_label).view(B, k)
-        return [self.video(video, label), image_logits]
+        frames = video[rows, pick]  # [B, k, C, H, W]
+        outs = [self.video(video, label, classes=classes),
+                self.image(frames.flatten(0, 1), _repeat(label, k), classes=classes)]
+        if self.pair is not None:
+            p = self.pair_batch
+            # p pairs per clip: two distinct frames each, in time order
+            two = torch.rand(B * p, T, device=video.device).argsort(dim=1)[:, :2].sort(dim=1).values.view(B, p * 2)
+            pairs = video[rows, two].reshape(B * p, 2 * video.shape[2], *video.shape[3:])  # [B*p, 2C, H, W]
+            outs.append(self.pair(pairs, _repeat(label, p), classes=classes))
+        per_clip = [k, self.pair_batch]  # the per-frame and per-pair logits as [B, k], [B, p]
+        if not classes:
+            return [outs[0]] + [o.view(B, n) for o, n in zip(outs[1:], per_clip)]
+        logits = [outs[0][0]] + [o[0].view(B, n) for o, n in zip(outs[1:], per_clip)]
+        return logits, [o[1] for o in outs]
+
+
+def _repeat(label: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    """Each clip's label ``n`` times, clip-major (``[B] -> [B*n]``), for per-frame discriminators."""
+    return None if label is None else label.repeat_interleave(n)
 
 
 @MODELS.register("mocogan", config=MoCoGANConfig, family="gan")

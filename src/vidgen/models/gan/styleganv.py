@@ -78,6 +78,7 @@ from vidgen.models.gan.common import (
     check_at_least_one,
     check_label,
     class_count,
+    class_head,
     seeded_latents,
     spatial_stages,
 )
@@ -426,6 +427,7 @@ class Discriminator(nn.Module):
         self.embed = nn.Embedding(num_classes, cfg.embed_dim) if num_classes else None
         self.cond = (nn.ModuleList([_init(nn.Linear(cond_dim, c4)), _init(nn.Linear(c4, c4))]) if cond_dim
                      else nn.ModuleList())
+        self.classifier = class_head(cfg, num_classes, c4)  # AC-GAN's class head (model.aux_class)
 
     def pick(self, batch: int, frames: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """Frame indices ``[batch, k]``, increasing: random distinct frames per clip in training mode
@@ -438,8 +440,21 @@ class Discriminator(nn.Module):
         spread = torch.linspace(0, frames - 1, self.k, device=device).round().long()
         return spread.expand(batch, self.k)
 
-    def score(self, frames: torch.Tensor, times: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits ``[B]`` of ``frames [B, k, C, H, W]`` shown at ``times [B, k]`` (frame units, in order)."""
+    def score(self, frames: torch.Tensor, times: torch.Tensor, label: torch.Tensor | None = None,
+              classes: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[B]`` of ``frames [B, k, C, H, W]`` shown at ``times [B, k]`` (frame units, in order);
+        with ``classes=True`` also the class head's logits ``[B, classes]``."""
+        logits, h = self._score(frames, times, label)
+        if not classes:
+            return logits
+        if self.classifier is None:
+            raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
+                              "(conditional models) to train one")
+        return logits, self.classifier(h)
+
+    def _score(self, frames: torch.Tensor, times: torch.Tensor,
+               label: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[B]`` and the last features ``[B, C]``."""
         B, k = frames.shape[:2]
         if k != self.k or times.shape != (B, k):
             raise ValueError(f"score() takes frames [B, {self.k}, C, H, W] and times [B, {self.k}], "
@@ -451,7 +466,7 @@ class Discriminator(nn.Module):
         h = _act(self.fc(_act(self.conv(h)).flatten(1)))
         out = self.out(h)  # [B, cmap_dim or 1]
         if not self.cmap_dim:
-            return out[:, 0]
+            return out[:, 0], h
         cond = []
         if k > 1:
             gaps = (times[:, 1:] - times[:, :-1]).to(out.dtype)[:, :, None] * self.gap_freqs  # [B, k-1, F]
@@ -460,13 +475,14 @@ class Discriminator(nn.Module):
             cond.append(_normalize(self.embed(label.to(out.device)).to(out.dtype)))
         c = _act(self.cond[0](torch.cat(cond, dim=1)))
         c = self.cond[1](c)  # [B, cmap_dim]
-        return (out * c).sum(dim=1) / math.sqrt(self.cmap_dim)
+        return (out * c).sum(dim=1) / math.sqrt(self.cmap_dim), h
 
-    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None,
+                classes: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         B, T = video.shape[:2]
         times = self.pick(B, T, video.device)
         frames = video[torch.arange(B, device=video.device)[:, None], times]  # [B, k, C, H, W]
-        return self.score(frames, times, label)
+        return self.score(frames, times, label, classes=classes)
 
 
 @MODELS.register("styleganv", config=StyleGANVConfig, family="gan")
