@@ -144,6 +144,30 @@ def test_the_pair_discriminator_judges_two_frames_of_one_clip_in_time_order():
     assert tiny(frames=1, pair_batch=2).discriminator.pair is None  # one-frame clips have no pairs
 
 
+def test_minibatch_stddev_lets_the_discriminators_see_a_batch_of_identical_clips():
+    from vidgen.models.gan.common import minibatch_stddev
+
+    x = torch.randn(8, 3, 2, 2)
+    y = minibatch_stddev(x, 4)
+    assert y.shape == (8, 4, 2, 2) and torch.equal(y[:, :3], x)
+    groups = x.view(4, 2, 3, 2, 2)  # 2 groups of 4, members 2 apart
+    torch.testing.assert_close(y[:, 3, 0, 0], groups.std(0, unbiased=False).flatten(1).mean(1).repeat(4))
+    assert minibatch_stddev(x[:1].expand(8, -1, -1, -1), 4)[:, 3].abs().max() < 1e-3  # all alike: ~0
+    assert minibatch_stddev(torch.randn(6, 2, 1, 1, 1), 4).shape == (6, 3, 1, 1, 1)  # groups of 3
+    model = tiny(frames=4, image_batch=2, mbstd_group=4)
+    same, varied = clips(1, 4, 3, 16).expand(4, -1, -1, -1, -1), clips(4, 4, 3, 16)
+    torch.manual_seed(0)
+    a = model.discriminator(same)
+    torch.manual_seed(0)
+    b = model.discriminator(varied)
+    assert a[0].shape == (4,) and a[1].shape == (4, 2)
+    assert torch.allclose(a[0], a[0][:1].expand(4))  # identical clips, identical logits
+    with torch.no_grad():  # the head reads the spread: zeroing its weight on that channel changes the logits
+        model.discriminator.video.head.weight[:, -1] = 0
+    torch.manual_seed(0)
+    assert not torch.allclose(model.discriminator(varied)[0], b[0])
+
+
 def test_auxiliary_class_heads_on_every_discriminator():
     model = tiny(frames=4, num_classes=3, conditional=True, aux_class=1.0, image_batch=2, pair_batch=3)
     video, label = clips(5, 4, 3, 16), torch.tensor([0, 1, 2, 0, 1])
@@ -322,7 +346,7 @@ def test_annealed_discriminator_noise_falls_to_zero():
 
 def test_config_errors():
     for bad in (dict(content_dim=0), dict(noise_dim=0), dict(image_batch=0), dict(g_channels=0),
-                dict(max_frames=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1), dict(pair_batch=-1),
+                dict(max_frames=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1), dict(pair_batch=-1), dict(mbstd_group=-1),
                 dict(aux_class=-1.0)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             MoCoGANConfig(**bad)

@@ -174,6 +174,24 @@ def check_frames(name: str, frames: int | None, training_frames: int) -> None:
                             else "no registered GAN generates other lengths"))
 
 
+def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
+    """ProGAN's minibatch standard deviation (Karras et al., 2018): ``x [N, C, *S]`` -> ``[N, C + 1, *S]``.
+
+    The batch is split into groups of ``group`` (the largest divisor of ``N`` that is <= it),
+    member ``i`` of every group taken ``N / group`` apart; the extra channel holds, for every
+    sample, the mean over channels and positions of the standard deviation of its group's
+    features. A discriminator whose batch of fakes is all alike (mode collapse) sees it
+    there, where BatchNorm, which normalises each batch by its own spread, hides it.
+    """
+    n = x.shape[0]
+    g = max(d for d in range(1, min(group, n) + 1) if n % d == 0)
+    y = x.float().reshape(g, n // g, *x.shape[1:])
+    y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()  # [N/g, C, *S]
+    y = y.flatten(1).mean(1)  # [N/g]
+    y = y.repeat(g).to(x.dtype).view(n, 1, *([1] * (x.ndim - 2))).expand(n, 1, *x.shape[2:])
+    return torch.cat([x, y], dim=1)
+
+
 def class_head(cfg: GANOptions, num_classes: int, channels: int) -> nn.Linear | None:
     """The auxiliary classifier of a discriminator (``model.aux_class > 0``): sum-pooled features
     ``[N, channels]`` -> class logits ``[N, num_classes]``; None when it has none."""

@@ -54,6 +54,7 @@ from vidgen.models.gan.common import (
     check_label,
     class_count,
     class_head,
+    minibatch_stddev,
     seeded_latents,
     spatial_stages,
 )
@@ -90,6 +91,10 @@ class MoCoGANConfig(GANOptions):
     # pairs of frames per clip that a third, pair discriminator judges (two frames of one clip stacked
     # along channels: same object, same colour?). 0: none, the paper's two discriminators
     pair_batch: int = 0
+    # minibatch standard deviation (ProGAN) before every discriminator's head: one extra channel with
+    # the spread of the features over groups of this many clips (frames for D_I), which lets the
+    # discriminators see a batch of fakes that are all alike. 0: off
+    mbstd_group: int = 0
     # std of the Gaussian noise added to the input of every discriminator layer while training
     # (the official code's --use_noise --noise_sigma; its examples use 0.1). 0: off
     d_noise: float = 0.0
@@ -101,6 +106,8 @@ class MoCoGANConfig(GANOptions):
         super().__post_init__()
         check_at_least_one(self, ("content_dim", "motion_dim", "noise_dim", "embed_dim", "g_channels", "d_channels",
                                   "max_channels", "image_batch"))
+        if self.mbstd_group < 0:
+            raise ConfigError(f"model.mbstd_group must be >= 0 (0: off), got {self.mbstd_group}")
         if self.pair_batch < 0:
             raise ConfigError(f"model.pair_batch must be >= 0 (0: no pair discriminator), got {self.pair_batch}")
         if self.d_noise < 0:
@@ -305,6 +312,11 @@ def _noisy(features: nn.Sequential, noise: InstanceNoise, x: torch.Tensor) -> to
     return x
 
 
+def _with_stddev(h: torch.Tensor, group: int) -> torch.Tensor:
+    """``h`` with the minibatch standard deviation channel appended (``model.mbstd_group``), or as is."""
+    return minibatch_stddev(h, group) if group else h
+
+
 def _classify(classifier: nn.Linear | None, h: torch.Tensor) -> torch.Tensor:
     """The auxiliary class head on sum-pooled features (as the projection term) ``h [N, C, ...]`` -> ``[N, classes]``."""
     if classifier is None:
@@ -331,7 +343,8 @@ class ImageDiscriminator(nn.Module):
             c_in = c_out
         self.features = nn.Sequential(*layers)
         self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
-        self.head = nn.Conv2d(c_in, 1, 4)
+        self.mbstd = cfg.mbstd_group
+        self.head = nn.Conv2d(c_in + (1 if self.mbstd else 0), 1, 4)
         self.embed = _projection(num_classes, c_in)
         self.classifier = class_head(cfg, num_classes, c_in)
 
@@ -339,7 +352,7 @@ class ImageDiscriminator(nn.Module):
                 classes: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Logits ``[N]``; with ``classes=True`` also the class head's logits ``[N, classes]``."""
         h = _noisy(self.features, self.noise, frames.contiguous(memory_format=torch.channels_last))  # [N, C, 4, 4]
-        logits = self.head(self.noise(h)).flatten(1).mean(1)
+        logits = self.head(self.noise(_with_stddev(h, self.mbstd))).flatten(1).mean(1)
         if self.embed is not None:
             logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3))).sum(1)
         return (logits, _classify(self.classifier, h)) if classes else logits
@@ -365,7 +378,8 @@ class VideoDiscriminator(nn.Module):
             c_in, t = c_out, t // 2 if down_t else t
         self.features = nn.Sequential(*layers)
         self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
-        self.head = nn.Conv3d(c_in, 1, kernel_size=(t, 4, 4))
+        self.mbstd = cfg.mbstd_group
+        self.head = nn.Conv3d(c_in + (1 if self.mbstd else 0), 1, kernel_size=(t, 4, 4))
         self.embed = _projection(num_classes, c_in)
         self.classifier = class_head(cfg, num_classes, c_in)
 
@@ -374,7 +388,7 @@ class VideoDiscriminator(nn.Module):
         """Logits ``[B]``; with ``classes=True`` also the class head's logits ``[B, classes]``."""
         x = video.transpose(1, 2)  # [B, C, T, H, W]
         h = _noisy(self.features, self.noise, x.contiguous(memory_format=torch.channels_last_3d))
-        logits = self.head(self.noise(h)).flatten(1).mean(1)
+        logits = self.head(self.noise(_with_stddev(h, self.mbstd))).flatten(1).mean(1)
         if self.embed is not None:
             logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3, 4))).sum(1)
         return (logits, _classify(self.classifier, h)) if classes else logits
