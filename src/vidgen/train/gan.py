@@ -57,7 +57,7 @@ class GANFamily:
         self.draws = num_draws(self.policy)
         self.r1_gamma: float = self.config.r1_gamma
         self.r1_interval: int = self.config.r1_interval
-        self.aux_class: float = float(getattr(self.config, "aux_class", 0.0)) if self.num_classes else 0.0
+        self.aux_class: float = self.config.aux_class  # > 0 only for conditional models (checked by the config)
         self.preview_latents = model.latents(list(range(num_samples)))
         self.instance_noise = [m for m in model.discriminator.modules() if isinstance(m, InstanceNoise)]
         # previews: the clip of seed s is class s mod num_classes, as VideoGenerator.sample draws it
@@ -107,10 +107,6 @@ class GANFamily:
 
     # --- phases --------------------------------------------------------------------------
 
-    def _score_classes(self, D: nn.Module, video: torch.Tensor, label: torch.Tensor) -> tuple[Any, Any]:
-        """``(logits, class_logits)`` of a discriminator with an auxiliary class head."""
-        return D(video, label, classes=True)
-
     def g_main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         self._anneal(ctx)
         z = ctx.randn(self.model.z_dim)
@@ -121,7 +117,7 @@ class GANFamily:
         D = ctx.net("discriminator")
         if not self.aux_class:
             return {"loss": g_loss(self.loss, self._score(D, self._augment(ctx, fake), labels))}
-        logits, classes = self._score_classes(D, self._augment(ctx, fake), labels)
+        logits, classes = D(self._augment(ctx, fake), labels, classes=True)
         aux = class_loss(classes, labels)
         return {"loss": g_loss(self.loss, logits) + self.aux_class * aux, "class_loss": aux.detach(),
                 "class_acc": class_accuracy(classes, labels)}
@@ -133,7 +129,7 @@ class GANFamily:
         real = self._augment(ctx, ctx.batch["video"])
         fake = self._augment(ctx, ctx.cache["fake"])
         if self.aux_class:
-            real_logits, real_classes = self._score_classes(D, real, real_labels)
+            real_logits, real_classes = D(real, real_labels, classes=True)
         else:
             real_logits = self._score(D, real, real_labels)
         fake_logits = self._score(D, fake, fake_labels)

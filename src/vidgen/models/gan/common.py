@@ -200,6 +200,15 @@ def class_head(cfg: GANOptions, num_classes: int, channels: int) -> nn.Linear | 
     return nn.Linear(channels, num_classes)
 
 
+def classify(head: nn.Linear | None, pooled: torch.Tensor) -> torch.Tensor:
+    """Class logits ``[N, num_classes]`` of a discriminator's :func:`class_head` on its pooled
+    features ``[N, channels]``; a clear error when it was built without one."""
+    if head is None:
+        raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
+                          "(conditional models) to train one")
+    return head(pooled)
+
+
 def apply_spectral_norm(module: nn.Module) -> nn.Module:
     """Spectral normalisation (Miyato et al., 2018) on every Conv/Linear/Embedding weight of ``module``.
 

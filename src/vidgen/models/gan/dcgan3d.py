@@ -36,6 +36,7 @@ from vidgen.models.gan.common import (
     check_label,
     class_count,
     class_head,
+    classify,
     seeded_latents,
     spatial_stages,
 )
@@ -213,15 +214,10 @@ class Discriminator(nn.Module):
         label = check_label("dcgan3d", self.num_classes, label, video.shape[0])
         h = self.features(video.transpose(1, 2))  # [B, C, T, H, W]
         logit = self.head(h).flatten(1).mean(1)  # [B]
+        pooled = h.sum(dim=(2, 3, 4))  # global sum pooling: [B, C], for the projection and the class head
         if self.embed is not None:
-            pooled = h.sum(dim=(2, 3, 4))  # global sum pooling: [B, C]
             logit = logit + (self.embed(label.to(h.device)).to(pooled.dtype) * pooled).sum(1)
-        if not classes:
-            return logit
-        if self.classifier is None:
-            raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
-                              "(conditional models) to train one")
-        return logit, self.classifier(h.flatten(2).sum(2))  # sum-pooled, as the projection
+        return (logit, classify(self.classifier, pooled)) if classes else logit
 
 
 @MODELS.register("dcgan3d", config=DCGAN3DConfig, family="gan")

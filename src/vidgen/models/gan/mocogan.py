@@ -54,6 +54,7 @@ from vidgen.models.gan.common import (
     check_label,
     class_count,
     class_head,
+    classify,
     minibatch_stddev,
     seeded_latents,
     spatial_stages,
@@ -317,14 +318,6 @@ def _with_stddev(h: torch.Tensor, group: int) -> torch.Tensor:
     return minibatch_stddev(h, group) if group else h
 
 
-def _classify(classifier: nn.Linear | None, h: torch.Tensor) -> torch.Tensor:
-    """The auxiliary class head on sum-pooled features (as the projection term) ``h [N, C, ...]`` -> ``[N, classes]``."""
-    if classifier is None:
-        raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
-                          "(conditional models) to train one")
-    return classifier(h.flatten(2).sum(2))
-
-
 class ImageDiscriminator(nn.Module):
     """frames ``[N, C, H, W]`` (and ``label [N]``) -> one logit per frame ``[N]`` (2D DCGAN)."""
 
@@ -353,9 +346,10 @@ class ImageDiscriminator(nn.Module):
         """Logits ``[N]``; with ``classes=True`` also the class head's logits ``[N, classes]``."""
         h = _noisy(self.features, self.noise, frames.contiguous(memory_format=torch.channels_last))  # [N, C, 4, 4]
         logits = self.head(self.noise(_with_stddev(h, self.mbstd))).flatten(1).mean(1)
+        pooled = h.sum((2, 3))  # [N, C]: the projection's and the class head's input
         if self.embed is not None:
-            logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3))).sum(1)
-        return (logits, _classify(self.classifier, h)) if classes else logits
+            logits = logits + (self.embed(label).to(h.dtype) * pooled).sum(1)
+        return (logits, classify(self.classifier, pooled)) if classes else logits
 
 
 class VideoDiscriminator(nn.Module):
@@ -389,9 +383,10 @@ class VideoDiscriminator(nn.Module):
         x = video.transpose(1, 2)  # [B, C, T, H, W]
         h = _noisy(self.features, self.noise, x.contiguous(memory_format=torch.channels_last_3d))
         logits = self.head(self.noise(_with_stddev(h, self.mbstd))).flatten(1).mean(1)
+        pooled = h.sum((2, 3, 4))  # [B, C]: the projection's and the class head's input
         if self.embed is not None:
-            logits = logits + (self.embed(label).to(h.dtype) * h.sum((2, 3, 4))).sum(1)
-        return (logits, _classify(self.classifier, h)) if classes else logits
+            logits = logits + (self.embed(label).to(h.dtype) * pooled).sum(1)
+        return (logits, classify(self.classifier, pooled)) if classes else logits
 
 
 class Discriminators(nn.Module):

@@ -79,6 +79,7 @@ from vidgen.models.gan.common import (
     check_label,
     class_count,
     class_head,
+    classify,
     seeded_latents,
     spatial_stages,
 )
@@ -445,12 +446,7 @@ class Discriminator(nn.Module):
         """Logits ``[B]`` of ``frames [B, k, C, H, W]`` shown at ``times [B, k]`` (frame units, in order);
         with ``classes=True`` also the class head's logits ``[B, classes]``."""
         logits, h = self._score(frames, times, label)
-        if not classes:
-            return logits
-        if self.classifier is None:
-            raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
-                              "(conditional models) to train one")
-        return logits, self.classifier(h)
+        return (logits, classify(self.classifier, h)) if classes else logits
 
     def _score(self, frames: torch.Tensor, times: torch.Tensor,
                label: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
