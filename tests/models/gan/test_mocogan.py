@@ -81,6 +81,50 @@ def test_max_frames_carries_more_noise_in_z():
     assert not torch.allclose(video[0, 11], video[1, 11])
 
 
+def test_motion_burnin_runs_the_gru_on_its_own_noise_before_the_first_frame():
+    model = tiny(frames=8, motion_burnin=5).eval()
+    assert model.z_dim == 6 + 4 + (5 + 8) * 3
+    g, cfg = model.generator, model.config
+    z = model.latents([0, 1])
+    _, h0, burn, slots = z.split([6, 4, 5 * 3, 8 * 3], dim=1)
+    with torch.no_grad():
+        expected = g.motion(h0, torch.cat([burn.reshape(2, 5, 3), slots.reshape(2, 8, 3)], dim=1))[:, 5:]
+        z_m = g.motion(h0, slots.reshape(2, 8, 3))
+        assert not torch.allclose(expected, z_m)  # the burn-in changed the state the first frame starts from
+        video = g(z)
+        long = g(z, frames=20)
+        moved = z.clone()
+        moved[:, 6 + 4:6 + 4 + 5 * 3] += 1  # the burn-in noise only
+        other = g(moved)
+    torch.testing.assert_close(long[:, :8], video, atol=1e-5, rtol=1e-5)
+    assert (video[0] - other[0]).abs().amax(dim=(1, 2, 3)).min() > 0  # every frame starts from another state
+    # the codes the image generator reads are the GRU's states after the burn-in
+    code = torch.cat([z[:, :cfg.content_dim, None].expand(-1, -1, 8).transpose(1, 2), expected], dim=2)
+    with torch.no_grad():
+        direct = g.image(code.reshape(16, -1))
+    torch.testing.assert_close(direct.reshape(video.shape), video, atol=1e-5, rtol=1e-5)
+
+
+def test_motion_burnin_makes_the_motion_codes_stationary_over_time():
+    """h_0 ~ N(0, 1) lies outside the GRU's range: without burn-in the codes' spread over clips
+    shrinks over the first frames (a clock the image generator can read); with it, no frame differs."""
+    for burnin, stationary in ((0, False), (8, True)):
+        torch.manual_seed(0)
+        model = MoCoGAN(config=MoCoGANConfig(motion_burnin=burnin), frames=16, resolution=16, channels=3)
+        g, cfg = model.generator, model.config
+        z = model.latents(list(range(1024)))
+        _, h0, burn, slots = z.split([cfg.content_dim, cfg.motion_dim, burnin * cfg.noise_dim, 16 * cfg.noise_dim], 1)
+        noise = torch.cat([burn.reshape(1024, burnin, cfg.noise_dim), slots.reshape(1024, 16, cfg.noise_dim)], 1)
+        with torch.no_grad():
+            z_m = g.motion(h0, noise)[:, burnin:]
+        spread = z_m.std(0).mean(1)  # [T]: how much the clips' codes differ, per frame
+        ratio = (spread[0] / spread[-1]).item()
+        if stationary:
+            assert 0.85 < ratio < 1.15, ratio
+        else:
+            assert ratio > 1.5, ratio
+
+
 def test_latents_depend_on_the_seed_alone():
     model = tiny()
     a = model.latents([3, 4, 5])
@@ -346,7 +390,7 @@ def test_annealed_discriminator_noise_falls_to_zero():
 
 def test_config_errors():
     for bad in (dict(content_dim=0), dict(noise_dim=0), dict(image_batch=0), dict(g_channels=0),
-                dict(max_frames=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1), dict(pair_batch=-1), dict(mbstd_group=-1),
+                dict(max_frames=-1), dict(motion_burnin=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1), dict(pair_batch=-1), dict(mbstd_group=-1),
                 dict(aux_class=-1.0)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             MoCoGANConfig(**bad)

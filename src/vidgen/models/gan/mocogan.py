@@ -28,12 +28,24 @@ the motion code at the first one.
 
 The noise vector ``z`` of a clip holds everything random, so a seed gives one clip::
 
-    z = [ z_c (content_dim) | h_0 (motion_dim) | e_1 .. e_K (K = max_frames slots of noise_dim) ]
+    z = [ z_c (content_dim) | h_0 (motion_dim) | b_1 .. b_W | e_1 .. e_K ]
+
+(``K = max_frames`` slots of ``noise_dim`` for the frames, ``W = motion_burnin`` slots for the
+burn-in, below.)
 
 Clips of up to ``K`` frames read ``e_t`` from ``z``. Longer clips (``frames=`` past ``K``)
 continue with noise drawn from a generator seeded by a hash of ``z`` itself: the same
 ``z`` gives the same clip at every length, and the first frames of a long clip are the
 clip of the training length.
+
+``motion_burnin = W > 0`` runs the GRU for ``W`` steps on the noise ``b_1 .. b_W`` before the
+first frame and drops those codes. ``h_0`` is standard normal, outside the ``(-1, 1)`` range
+a GRU's state lives in, so without burn-in every clip's motion code starts from the same
+broad distribution and contracts towards the GRU's own: ``z_m(t)`` then has a different
+distribution at every ``t``, which a generator can read as a clock (the same change at the
+same frame in every clip, a colour that drifts with the frame index). After a burn-in the
+first frame already starts from the GRU's stationary regime, and a code that forgets its
+past holds no information about ``t``.
 """
 
 from __future__ import annotations
@@ -71,6 +83,9 @@ class MoCoGANConfig(GANOptions):
     motion_dim: int = 10  # z_m(t): the GRU's hidden state, one per frame
     noise_dim: int = 10  # e_t: the GRU's input noise, one per frame
     max_frames: int = 0  # per-frame noise slots carried in z (0: the training clip length)
+    # GRU steps run on noise (W more slots in z) before the first frame, their codes dropped, so
+    # that z_m(t) starts in the GRU's stationary regime instead of at h_0 (module docstring). 0: off
+    motion_burnin: int = 0
     embed_dim: int = 16  # class embedding appended to z_c (conditional only)
     # conditional only: class-conditional BatchNorm (per-class gain and shift) in every layer of
     # the image generator, besides the embedding in z_c; needs g_norm=batch
@@ -117,6 +132,8 @@ class MoCoGANConfig(GANOptions):
             raise ConfigError(f"model.d_noise_kimg must be >= 0 (0: constant noise), got {self.d_noise_kimg}")
         if self.max_frames < 0:
             raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
+        if self.motion_burnin < 0:
+            raise ConfigError(f"model.motion_burnin must be >= 0 (0: no burn-in), got {self.motion_burnin}")
         if self.cond_norm and self.g_norm != "batch":
             raise ConfigError("model.cond_norm=true makes the generator's BatchNorm class-conditional, "
                               f"but model.g_norm is {self.g_norm!r}", hint="set model.g_norm=batch or cond_norm=false")
@@ -261,7 +278,8 @@ class Generator(nn.Module):
         self.cfg = cfg
         self.frames = frames
         self.slots = cfg.max_frames or frames
-        self.z_dim = cfg.content_dim + cfg.motion_dim + self.slots * cfg.noise_dim
+        self.burnin = cfg.motion_burnin
+        self.z_dim = cfg.content_dim + cfg.motion_dim + (self.burnin + self.slots) * cfg.noise_dim
         self.num_classes = num_classes
         self.embed = nn.Embedding(num_classes, cfg.embed_dim) if num_classes else None
         self.gru = nn.GRUCell(cfg.noise_dim, cfg.motion_dim)
@@ -285,7 +303,8 @@ class Generator(nn.Module):
             raise ValueError(f"z must be [B, {self.z_dim}] (model.z_dim), got {tuple(z.shape)}")
         cfg = self.cfg
         B = z.shape[0]
-        content, h0, slots = z.split([cfg.content_dim, cfg.motion_dim, self.slots * cfg.noise_dim], dim=1)
+        content, h0, burn, slots = z.split(
+            [cfg.content_dim, cfg.motion_dim, self.burnin * cfg.noise_dim, self.slots * cfg.noise_dim], dim=1)
         noise = slots.reshape(B, self.slots, cfg.noise_dim)[:, :T]
         if T > self.slots:
             noise = torch.cat([noise, _noise_from_hash(z, T - self.slots, cfg.noise_dim)], dim=1)
@@ -295,7 +314,9 @@ class Generator(nn.Module):
             label = label.to(z.device)
             content = torch.cat([content, self.embed(label).to(z.dtype)], dim=1)
             frame_label = label.repeat_interleave(T)  # [B*T], the order of the frames below
-        z_m = self.motion(h0, noise)  # [B, T, motion_dim]
+        if self.burnin:  # run the GRU into its stationary regime, keep only the frames' codes
+            noise = torch.cat([burn.reshape(B, self.burnin, cfg.noise_dim), noise], dim=1)
+        z_m = self.motion(h0, noise)[:, self.burnin:]  # [B, T, motion_dim]
         codes = torch.cat([content[:, None].expand(-1, T, -1), z_m], dim=2)  # [B, T, code_dim]
         frame_content = content.repeat_interleave(T, dim=0) if cfg.content_norm else None  # [B*T, content]
         frames_out = self.image(codes.reshape(B * T, -1), frame_label, frame_content)  # [B*T, C, H, W]
@@ -456,7 +477,7 @@ class MoCoGAN(nn.Module):
             generator makes clips of any length (``generator(z, frames=N)``).
         num_classes: classes of the dataset; used (>= 2 needed) when ``config.conditional``.
 
-    ``z_dim`` is ``content_dim + motion_dim + K * noise_dim`` (see the module docstring);
+    ``z_dim`` is ``content_dim + motion_dim + (W + K) * noise_dim`` (see the module docstring);
     ``num_classes`` is the number of labels the model reads (0 when unconditional).
     """
 
