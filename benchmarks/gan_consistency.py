@@ -52,15 +52,11 @@ def clip_stats(video: torch.Tensor, threshold: float) -> dict[str, float]:
 
 def motion_spread(gen, num: int) -> float | None:
     """First-frame over last-frame spread of a mocogan generator's motion codes (None for other models)."""
-    g = getattr(gen.model, "generator", None)
-    if gen.meta["model"]["name"] != "mocogan" or not hasattr(g, "motion"):
+    if gen.meta["model"]["name"] != "mocogan":
         return None
-    cfg, burnin = g.cfg, getattr(g, "burnin", 0)
-    z = gen.model.latents(list(range(num)))
-    _, h0, burn, slots = z.split([cfg.content_dim, cfg.motion_dim, burnin * cfg.noise_dim, g.slots * cfg.noise_dim], 1)
-    noise = torch.cat([burn.reshape(num, burnin, cfg.noise_dim), slots.reshape(num, g.slots, cfg.noise_dim)], 1)
+    g = gen.model.generator
     with torch.no_grad():
-        z_m = g.motion(h0, noise)[:, burnin:]
+        z_m = g.motion_codes(gen.model.latents(list(range(num))), g.frames)
     spread = z_m.std(0).mean(1)
     return float(spread[0] / spread[-1])
 

@@ -44,8 +44,9 @@ a GRU's state lives in, so without burn-in every clip's motion code starts from 
 broad distribution and contracts towards the GRU's own: ``z_m(t)`` then has a different
 distribution at every ``t``, which a generator can read as a clock (the same change at the
 same frame in every clip, a colour that drifts with the frame index). After a burn-in the
-first frame already starts from the GRU's stationary regime, and a code that forgets its
-past holds no information about ``t``.
+first frame starts from the GRU's stationary regime (so it does at initialisation; training can
+still slow the GRU down, ``docs/benchmarks.md``), and a code that forgets its past holds no
+information about ``t``.
 """
 
 from __future__ import annotations
@@ -295,6 +296,18 @@ class Generator(nn.Module):
             codes.append(h)
         return torch.stack(codes, 1)
 
+    def motion_codes(self, z: torch.Tensor, frames: int) -> torch.Tensor:
+        """The motion codes ``z_m [B, frames, motion_dim]`` that ``z [B, z_dim]`` holds (module docstring)."""
+        cfg, B = self.cfg, z.shape[0]
+        h0, burn, slots = z[:, cfg.content_dim:].split(
+            [cfg.motion_dim, self.burnin * cfg.noise_dim, self.slots * cfg.noise_dim], dim=1)
+        noise = slots.reshape(B, self.slots, cfg.noise_dim)[:, :frames]
+        if frames > self.slots:
+            noise = torch.cat([noise, _noise_from_hash(z, frames - self.slots, cfg.noise_dim)], dim=1)
+        if self.burnin:  # run the GRU into its stationary regime, keep only the frames' codes
+            noise = torch.cat([burn.reshape(B, self.burnin, cfg.noise_dim), noise], dim=1)
+        return self.motion(h0, noise)[:, self.burnin:]
+
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None, frames: int | None = None) -> torch.Tensor:
         T = self.frames if frames is None else int(frames)
         if T < 1:
@@ -303,20 +316,14 @@ class Generator(nn.Module):
             raise ValueError(f"z must be [B, {self.z_dim}] (model.z_dim), got {tuple(z.shape)}")
         cfg = self.cfg
         B = z.shape[0]
-        content, h0, burn, slots = z.split(
-            [cfg.content_dim, cfg.motion_dim, self.burnin * cfg.noise_dim, self.slots * cfg.noise_dim], dim=1)
-        noise = slots.reshape(B, self.slots, cfg.noise_dim)[:, :T]
-        if T > self.slots:
-            noise = torch.cat([noise, _noise_from_hash(z, T - self.slots, cfg.noise_dim)], dim=1)
+        content = z[:, :cfg.content_dim]
         label = check_label("mocogan", self.num_classes, label, B)
         frame_label = None
         if self.embed is not None:
             label = label.to(z.device)
             content = torch.cat([content, self.embed(label).to(z.dtype)], dim=1)
             frame_label = label.repeat_interleave(T)  # [B*T], the order of the frames below
-        if self.burnin:  # run the GRU into its stationary regime, keep only the frames' codes
-            noise = torch.cat([burn.reshape(B, self.burnin, cfg.noise_dim), noise], dim=1)
-        z_m = self.motion(h0, noise)[:, self.burnin:]  # [B, T, motion_dim]
+        z_m = self.motion_codes(z, T)  # [B, T, motion_dim]
         codes = torch.cat([content[:, None].expand(-1, T, -1), z_m], dim=2)  # [B, T, code_dim]
         frame_content = content.repeat_interleave(T, dim=0) if cfg.content_norm else None  # [B*T, content]
         frames_out = self.image(codes.reshape(B * T, -1), frame_label, frame_content)  # [B*T, C, H, W]
