@@ -7,7 +7,15 @@ import torch
 from torch import nn
 
 from vidgen.errors import ConfigError
-from vidgen.models.gan.common import GANOptions, any_length_models, apply_spectral_norm, check_frames, class_count
+from vidgen.models.gan.common import (
+    GANOptions,
+    any_length_models,
+    apply_spectral_norm,
+    check_frames,
+    class_count,
+    to_pixels,
+)
+from vidgen.registry import MODELS
 
 
 def _top_singular_values(module: nn.Module) -> list[float]:
@@ -64,3 +72,61 @@ def test_fixed_length_generators_name_the_models_that_take_any_length():
     assert "dcgan3d" not in any_length_models()
     for name in any_length_models():
         assert name in e.value.hint
+
+
+def test_to_pixels_is_tanh_or_the_identity_clamped_when_sampling():
+    x = torch.tensor([-3.0, -1.0, -0.5, 0.0, 0.7, 2.5])
+    torch.testing.assert_close(to_pixels(x, "tanh", True), torch.tanh(x))
+    torch.testing.assert_close(to_pixels(x, "tanh", False), torch.tanh(x))
+    assert to_pixels(x, "linear", True) is x  # training: the discriminator sees what was made
+    torch.testing.assert_close(to_pixels(x, "linear", False), torch.tensor([-1.0, -1.0, -0.5, 0.0, 0.7, 1.0]))
+
+
+def _tiny_gan(name: str, **options) -> nn.Module:
+    from vidgen.models.gan.dcgan3d import DCGAN3DConfig
+    from vidgen.models.gan.mocogan import MoCoGANConfig
+    from vidgen.models.gan.styleganv import StyleGANVConfig
+
+    configs = {
+        "dcgan3d": lambda: DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, max_channels=16, **options),
+        "mocogan": lambda: MoCoGANConfig(content_dim=6, motion_dim=4, noise_dim=3, g_channels=4, d_channels=4,
+                                         max_channels=16, **options),
+        "styleganv": lambda: StyleGANVConfig(content_dim=6, w_dim=8, motion_dim=4, motion_spacing=2, time_freqs=3,
+                                             g_channels=4, d_channels=4, max_channels=16, **options),
+    }
+    torch.manual_seed(0)
+    return MODELS.get(name).obj(config=configs[name](), frames=4, resolution=16, channels=3)
+
+
+@pytest.mark.parametrize("name, options", [("dcgan3d", {}), ("dcgan3d", {"two_stream": True}), ("mocogan", {}),
+                                           ("mocogan", {"content_norm": True}), ("styleganv", {})])
+def test_linear_output_is_the_tanh_generators_pre_activation(name, options):
+    tanh, linear = _tiny_gan(name, **options), _tiny_gan(name, g_output="linear", **options)
+    assert tanh.state_dict().keys() == linear.state_dict().keys()  # the same weights: an activation, no layer
+    z = torch.randn(3, tanh.z_dim, generator=torch.Generator().manual_seed(1))
+    if options.get("two_stream"):  # the streams carry the output activation; the mask blends them
+        for mode in (True, False):
+            tanh.generator.train(mode), linear.generator.train(mode)
+            for a, b in zip(tanh.generator.streams(z)[::2], linear.generator.streams(z)[::2]):
+                bound = b.abs() < 1 if not mode else torch.ones_like(b, dtype=torch.bool)
+                torch.testing.assert_close(a[bound], torch.tanh(b[bound]), atol=1e-5, rtol=1e-4)
+        return
+    with torch.no_grad():
+        for p in linear.generator.parameters():  # larger weights: pre-activations well past +-1
+            p.mul_(3.0)
+        for p in tanh.generator.parameters():
+            p.mul_(3.0)
+    for net in (tanh, linear):
+        for m in net.generator.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.momentum = None  # running statistics = this batch's, so eval mode sees the same scale
+                m.reset_running_stats()
+    tanh.generator.train(), linear.generator.train()
+    made = linear.generator(z)
+    assert made.abs().max() > 1.0  # unbounded while training
+    torch.testing.assert_close(tanh.generator(z), torch.tanh(made), atol=1e-5, rtol=1e-4)
+    tanh.generator.eval(), linear.generator.eval()
+    sampled = linear.generator(z)
+    assert sampled.min() >= -1.0 and sampled.max() <= 1.0 and (sampled.abs() == 1.0).any()  # clamped
+    inside = sampled.abs() < 1.0
+    torch.testing.assert_close(tanh.generator(z)[inside], torch.tanh(sampled[inside]), atol=1e-5, rtol=1e-4)

@@ -64,6 +64,11 @@ class GANOptions:
     # real clips; the generator is trained to make its clips classified as the label it was given.
     # 0: off (the projection term alone carries the class)
     aux_class: float = 0.0
+    # the generator's last activation. "tanh": DCGAN's. "linear": none while training, clamped to
+    # [-1, 1] when sampling (StyleGAN's). On data whose background is exactly -1 (the synthetic
+    # sets: 95% of shapes' pixels), a tanh generator pushes its pre-activations ever further below
+    # -1 and its gradient fades with tanh' (docs/benchmarks.md); a linear one stops at -1
+    g_output: Literal["tanh", "linear"] = "tanh"
 
     def __post_init__(self) -> None:
         if self.aux_class < 0:
@@ -79,6 +84,15 @@ class GANOptions:
         if self.wgan_drift < 0:
             raise ConfigError(f"model.wgan_drift must be >= 0, got {self.wgan_drift}")
         parse_policy(self.diffaugment)  # a clear error for an unknown augmentation
+
+
+def to_pixels(x: torch.Tensor, kind: str, training: bool) -> torch.Tensor:
+    """A generator's output activation (``model.g_output``): ``tanh``, or ``linear`` (the identity
+    while training, so the discriminator sees what the generator made; clamped to ``[-1, 1]``
+    otherwise, so samples and metrics get valid pixels)."""
+    if kind == "tanh":
+        return torch.tanh(x)
+    return x if training else x.clamp(-1.0, 1.0)
 
 
 def gaussian_like(x: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,7 @@ from vidgen.models.gan.common import (
     classify,
     seeded_latents,
     spatial_stages,
+    to_pixels,
 )
 from vidgen.nn.init import dcgan_init
 from vidgen.registry import MODELS
@@ -95,6 +96,7 @@ class Background(nn.Module):
     def __init__(self, *, cfg: DCGAN3DConfig, in_dim: int, stages: int, channels: int):
         super().__init__()
         self.c0 = _width(cfg.g_channels, stages, cfg.max_channels)
+        self.output = cfg.g_output
         self.project = nn.Linear(in_dim, self.c0 * 16, bias=False)
         self.project_norm = nn.Sequential(_norm(cfg.g_norm, self.c0, 2), nn.ReLU(inplace=True))
         blocks = []
@@ -108,7 +110,7 @@ class Background(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         x = self.project(h).view(h.shape[0], self.c0, 4, 4)  # [B, C, H, W]
-        return torch.tanh(self.blocks(self.project_norm(x)))
+        return to_pixels(self.blocks(self.project_norm(x)), self.output, self.training)
 
 
 class Generator(nn.Module):
@@ -118,6 +120,7 @@ class Generator(nn.Module):
         super().__init__()
         stages, time_stages = plan_stages(frames, resolution)
         self.frames, self.num_classes = frames, num_classes
+        self.output = cfg.g_output
         self.embed = nn.Embedding(num_classes, cfg.embed_dim) if num_classes else None
         in_dim = cfg.z_dim + (cfg.embed_dim if num_classes else 0)
         self.t0 = frames // 2**time_stages
@@ -164,7 +167,7 @@ class Generator(nn.Module):
             raise ConfigError("this dcgan3d has one stream: streams() needs model.two_stream=true")
         h = self._input(z, label)
         x = self._volume(h)  # [B, C + 1, T, H, W]
-        foreground = torch.tanh(x[:, :-1]).transpose(1, 2)  # [B, T, C, H, W]
+        foreground = to_pixels(x[:, :-1], self.output, self.training).transpose(1, 2)  # [B, T, C, H, W]
         mask = torch.sigmoid(x[:, -1:]).transpose(1, 2)  # [B, T, 1, H, W]
         return foreground, mask, self.background(h)
 
@@ -174,7 +177,7 @@ class Generator(nn.Module):
             foreground, mask, background = self.streams(z, label)
             return mask * foreground + (1 - mask) * background[:, None]  # [B, T, C, H, W]
         x = self._volume(self._input(z, label))
-        return torch.tanh(x).transpose(1, 2)  # [B, T, C, H, W]
+        return to_pixels(x, self.output, self.training).transpose(1, 2)  # [B, T, C, H, W]
 
 
 class Discriminator(nn.Module):

@@ -71,6 +71,7 @@ from vidgen.models.gan.common import (
     minibatch_stddev,
     seeded_latents,
     spatial_stages,
+    to_pixels,
 )
 from vidgen.nn.init import dcgan_init
 from vidgen.registry import MODELS
@@ -230,6 +231,7 @@ class ImageGenerator(nn.Module):
         self.c0 = _width(cfg.g_channels, stages, cfg.max_channels)
         self.class_norm = bool(num_classes and cfg.cond_norm)
         self.content_norm = bool(cfg.content_norm)
+        self.output = cfg.g_output
 
         def norm(c: int) -> nn.Module:
             if self.class_norm:
@@ -265,10 +267,10 @@ class ImageGenerator(nn.Module):
         x = self.project(code).view(code.shape[0], self.c0, 4, 4)  # [N, C, H, W]
         x = self._run(self.project_norm, x, cond).contiguous(memory_format=torch.channels_last)  # mkldnn's fast layout
         if not (self.class_norm or self.content_norm):
-            return torch.tanh(self.blocks(x))
+            return to_pixels(self.blocks(x), self.output, self.training)
         for block in self.blocks:
             x = self._run(block, x, cond) if isinstance(block, nn.Sequential) else block(x)
-        return torch.tanh(x)
+        return to_pixels(x, self.output, self.training)
 
 
 class Generator(nn.Module):

@@ -82,6 +82,7 @@ from vidgen.models.gan.common import (
     classify,
     seeded_latents,
     spatial_stages,
+    to_pixels,
 )
 from vidgen.registry import MODELS
 
@@ -251,6 +252,7 @@ class Synthesis(nn.Module):
 
     def __init__(self, *, cfg: StyleGANVConfig, style_dim: int, resolution: int, channels: int):
         super().__init__()
+        self.output = cfg.g_output
         stages = plan_stages(resolution)
 
         def width(r: int) -> int:
@@ -269,7 +271,7 @@ class Synthesis(nn.Module):
         img = self.rgb(x, style, _GAIN)
         for block in self.blocks:
             x, img = block(x, img, style)
-        return torch.tanh(img).contiguous()
+        return to_pixels(img, self.output, self.training).contiguous()
 
 
 class Motion(nn.Module):
