@@ -12,7 +12,7 @@ from torch import nn
 from vidgen import config as cfgmod
 from vidgen.errors import ConfigError
 from vidgen.models import build_model
-from vidgen.models.gan.common import gaussian_like
+from vidgen.models.gan.common import InstanceNoise, gaussian_like
 from vidgen.models.gan.losses import d_loss, g_loss
 from vidgen.models.gan.mocogan import MoCoGAN, MoCoGANConfig, plan_stages
 from vidgen.models.gan.sampling import generate
@@ -382,6 +382,9 @@ def test_annealed_discriminator_noise_falls_to_zero():
     state = torch.get_rng_state()
     assert noise(x) is x
     assert torch.equal(torch.get_rng_state(), state)  # off means no draw at all, not a draw times 0
+    silent = InstanceNoise(0.0, decay_nimg=100)  # sigma 0 with a schedule: off from the start
+    silent.anneal(0)
+    assert silent(x) is x and torch.equal(torch.get_rng_state(), state)
     video = clips(3, 4, 3, 16)
     torch.testing.assert_close(model.discriminator(video)[0], model.discriminator(video)[0])
     assert model.state_dict().keys() == tiny(frames=4).state_dict().keys()  # nothing new in checkpoints

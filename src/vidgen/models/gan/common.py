@@ -67,7 +67,8 @@ class GANOptions:
     # the generator's last activation. "tanh": DCGAN's. "linear": none while training, clamped to
     # [-1, 1] when sampling (StyleGAN's). On data whose background is exactly -1 (the synthetic
     # sets: 95% of shapes' pixels), a tanh generator pushes its pre-activations ever further below
-    # -1 and its gradient fades with tanh' (docs/benchmarks.md); a linear one stops at -1
+    # -1 and its gradient fades with tanh'; a linear one has no such fade (it did not by itself
+    # stop a losing mocogan on shapes, docs/benchmarks.md)
     g_output: Literal["tanh", "linear"] = "tanh"
 
     def __post_init__(self) -> None:
@@ -121,8 +122,9 @@ class InstanceNoise(nn.Module):
     family calls :meth:`anneal` with the clips seen before every phase, and the std falls
     linearly from ``sigma`` to 0 at ``decay_nimg`` clips. The factor is a buffer (not saved:
     it is a function of the clips seen), so changing it recompiles nothing. Once it reaches 0
-    the module is the identity and draws no noise: drawing it is not free (on a CPU, a fifth of
-    a MoCoGAN training step at 64x64), and after the schedule it would only be multiplied by 0.
+    the module is the identity and draws no noise: drawing it is not free (on a CPU, about a
+    quarter of a MoCoGAN training step at 64x64), and after the schedule it would only be
+    multiplied by 0.
     """
 
     def __init__(self, sigma: float, decay_nimg: float = 0.0):
@@ -136,7 +138,7 @@ class InstanceNoise(nn.Module):
         if self.decay_nimg > 0:
             factor = max(0.0, 1.0 - nimg / self.decay_nimg)
             self.scale.fill_(factor)
-            self.done = factor == 0.0
+            self.done = self.sigma == 0.0 or factor == 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.done:
