@@ -13,6 +13,7 @@ from vidgen import config as cfgmod
 from vidgen.api import VideoGenerator, VideoPredictor, VideoVAE
 from vidgen.errors import VidgenError
 from vidgen.io.checkpoint import load_export, save_export
+from vidgen.metrics.generative import evaluate_generator
 from vidgen.models import build_model
 from vidgen.registry import MODELS
 from vidgen.train import loop
@@ -167,3 +168,16 @@ def test_other_families_and_wrong_uses_are_clear_errors(tmp_path, runs):
     save_export(tmp_path / "odd", {}, {"family": "diffusion", "model": {"name": "copy_last"}, "video": VIDEO})
     with pytest.raises(VidgenError, match="unknown model family 'diffusion'"):
         vidgen.load(tmp_path / "odd")
+
+
+def test_info_gan_exports_sample_by_category_and_refuse_cond_acc(tmp_path):
+    """model.info_classes: the categories are sampled as classes, named as categories, not scored as classes."""
+    gen = vidgen.load(_untrained_export(tmp_path, "dcgan3d", z_dim=8, g_channels=4, d_channels=4, max_channels=16,
+                                        info_classes=3))
+    assert isinstance(gen, VideoGenerator) and (gen.num_classes, gen.info_classes) == (3, 3)
+    assert gen.class_names == ["category 0", "category 1", "category 2"] and "3 categories" in repr(gen)
+    first, last = gen.sample(2, label=0), gen.sample(2, label=2)
+    assert first.shape == (2, 8, 3, 16, 16) and not torch.equal(first, last)
+    torch.testing.assert_close(gen.sample(3)[2], gen.sample(1, seed=2, label=2)[0])  # seed s: category s mod 3
+    with pytest.raises(VidgenError, match="without labels"):
+        evaluate_generator(gen, "cond_acc16", dataset=None)

@@ -71,6 +71,8 @@ class VideoGenerator(_Loaded):
     Attributes:
         z_dim: the latent size; ``num_classes``: > 0 for a class-conditional GAN, whose methods
             take ``label`` (an int for every clip, or one int per clip); ``class_names``.
+            ``info_classes``: > 0 for an InfoGAN one (``model.info_classes``), whose
+            ``num_classes`` categories were learned without labels and are sampled as classes.
         any_length: whether ``frames=`` may ask for clips longer or shorter than ``frames``
             (the training length).
     """
@@ -80,6 +82,10 @@ class VideoGenerator(_Loaded):
         self.z_dim: int = int(model.z_dim)
         self.num_classes: int = int(getattr(model, "num_classes", 0))
         self.any_length: bool = bool(getattr(model, "any_length", False))
+        # InfoGAN categories (model.info_classes) are classes to sample by, not the dataset's
+        self.info_classes: int = int(meta["model"].get("info_classes", 0) or 0)
+        if self.info_classes:
+            self.class_names = [f"category {k}" for k in range(self.info_classes)]
 
     def sample(self, n: int, *, seed: int = 0, label: Any = None, truncation: float = 1.0, frames: int | None = None,
                batch_size: int = 32) -> torch.Tensor:
@@ -152,7 +158,7 @@ class VideoGenerator(_Loaded):
         return labels
 
     def __repr__(self) -> str:
-        classes = f", {self.num_classes} classes" if self.num_classes else ""
+        classes = f", {self.num_classes} {'categories' if self.info_classes else 'classes'}" if self.num_classes else ""
         return (f"VideoGenerator({self.meta['model']['name']}, {self.frames}x{self._shape()}{classes}, "
                 f"kimg={self.meta.get('kimg')})")
 

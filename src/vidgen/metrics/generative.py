@@ -273,6 +273,10 @@ def evaluate_generator(model: Any, metric: str, dataset: Any, *, data_config: di
     statistics; without it nothing is cached. See :func:`score_sampler` for the rest.
     """
     name = parse_name(metric)
+    if name.kind == "cond_acc" and getattr(model, "info_classes", 0):
+        raise VidgenError(f"cond_acc scores class-conditional models; this one's {model.info_classes} categories "
+                          "were learned without labels (model.info_classes), so no class is asked for",
+                          hint="use an fvd/kvd metric, or sample --per-class to look at the categories")
     sample, ask = model_sampler(model, frames_needed=name.frames)
     return score_sampler(sample, metric, real=dataset, data_config=data_config, detector=detector, protocol=protocol,
                          seed=seed, batch_size=batch_size, ask_frames=ask, class_names=getattr(model, "class_names", None),

@@ -14,6 +14,12 @@ labels), G_main the same on the fakes (the labels they were drawn for). The clas
 trained on real clips only, so the generator cannot earn a low loss by agreeing with a
 classifier that learned its own mistakes.
 
+With ``model.info_classes = K`` (InfoGAN's categorical code, on unlabelled data) the
+generator's "labels" are categories drawn uniformly in ``0..K-1``; the discriminator sees no
+labels (no projection) but has a K-way head, and G_main and D_main both add ``info_weight`` x
+its cross-entropy on the fakes' categories: the discriminator learns to tell the categories
+apart, the generator to make them so. Real clips train only the real/fake logits.
+
 With ``model.diffaugment`` every clip the discriminator sees (real or fake, in every phase)
 is augmented first, with its own draw. Every random draw (noise, fake labels, augmentation,
 interpolation weights) comes from the step's seeded generator (``ctx.randn`` /
@@ -58,6 +64,7 @@ class GANFamily:
         self.r1_gamma: float = self.config.r1_gamma
         self.r1_interval: int = self.config.r1_interval
         self.aux_class: float = self.config.aux_class  # > 0 only for conditional models (checked by the config)
+        self.info: float = self.config.info_weight if self.config.info_classes else 0.0  # InfoGAN's code
         self.preview_latents = model.latents(list(range(num_samples)))
         self.instance_noise = [m for m in model.discriminator.modules() if isinstance(m, InstanceNoise)]
         # previews: the clip of seed s is class s mod num_classes, as VideoGenerator.sample draws it
@@ -99,7 +106,7 @@ class GANFamily:
             m.anneal(ctx.nimg)
 
     def _real_labels(self, ctx: StepContext) -> torch.Tensor | None:
-        return ctx.batch["label"].long() if self.num_classes else None
+        return ctx.batch["label"].long() if self.num_classes and not self.info else None
 
     @staticmethod
     def _score(D: nn.Module, video: torch.Tensor, label: torch.Tensor | None) -> Any:
@@ -115,6 +122,11 @@ class GANFamily:
         fake = G(z) if labels is None else G(z, labels)  # [B, T, C, H, W]
         ctx.cache["fake"], ctx.cache["fake_label"] = fake.detach(), labels
         D = ctx.net("discriminator")
+        if self.info:
+            logits, classes = D(self._augment(ctx, fake), None, classes=True)
+            info = class_loss(classes, labels)
+            return {"loss": g_loss(self.loss, logits) + self.info * info, "info_loss": info.detach(),
+                    "info_acc": class_accuracy(classes, labels)}
         if not self.aux_class:
             return {"loss": g_loss(self.loss, self._score(D, self._augment(ctx, fake), labels))}
         logits, classes = D(self._augment(ctx, fake), labels, classes=True)
@@ -132,9 +144,16 @@ class GANFamily:
             real_logits, real_classes = D(real, real_labels, classes=True)
         else:
             real_logits = self._score(D, real, real_labels)
-        fake_logits = self._score(D, fake, fake_labels)
+        if self.info:
+            fake_logits, fake_classes = D(fake, None, classes=True)
+        else:
+            fake_logits = self._score(D, fake, fake_labels)
         out = {"loss": d_loss(self.loss, real_logits, fake_logits),
                "real_score": mean_score(real_logits), "fake_score": mean_score(fake_logits)}
+        if self.info:  # the head learns the categories of the fakes, the only clips that have one
+            info = class_loss(fake_classes, fake_labels)
+            out["loss"] = out["loss"] + self.info * info
+            out["info_loss"], out["info_acc"] = info.detach(), class_accuracy(fake_classes, fake_labels)
         if self.aux_class:
             aux = class_loss(real_classes, real_labels)
             out["loss"] = out["loss"] + self.aux_class * aux

@@ -517,6 +517,12 @@ class Trainer:
                                   hint="train an evaluator for these clips (vidgen evaluator train DATASET "
                                        f"frames={self.cfg.data.frames}) and pass it as train.metric_detector")
 
+    def _label_classes(self) -> int:
+        """The dataset classes the model's labels mean (0 for unconditional and InfoGAN models)."""
+        if getattr(getattr(self.model, "config", None), "info_classes", 0):
+            return 0
+        return int(getattr(self.model, "num_classes", 0))
+
     def score_metrics(self) -> None:
         """Score ``train.metrics`` on the EMA networks; every process takes part (statistics are summed)."""
         from vidgen.metrics.generative import append_record, score_sampler
@@ -529,7 +535,7 @@ class Trainer:
         for name in tc.metrics:
             start = time.perf_counter()
             result = score_sampler(sample, name, real=self.dataset, data_config=data_config, detector=self._detector(name),
-                                   protocol=tc.metric_protocol, num_classes=int(getattr(self.model, "num_classes", 0)),
+                                   protocol=tc.metric_protocol, num_classes=self._label_classes(),
                                    class_names=getattr(self.dataset, "class_names", None), progress=False,
                                    device=self.device, precision=tc.metric_precision)
             seconds = time.perf_counter() - start

@@ -13,6 +13,7 @@ from vidgen.models.gan.common import (
     apply_spectral_norm,
     check_frames,
     class_count,
+    projection_classes,
     to_pixels,
 )
 from vidgen.registry import MODELS
@@ -62,6 +63,20 @@ def test_conditional_needs_two_classes():
     for n in (0, 1):
         with pytest.raises(ConfigError, match="at least 2 classes"):
             class_count("x", GANOptions(conditional=True), n)
+
+
+def test_info_classes_are_validated_and_need_no_labelled_dataset():
+    assert class_count("x", GANOptions(info_classes=4), 0) == 4  # the generator's categories, whatever the data
+    assert projection_classes(GANOptions(info_classes=4), 4) == 0  # ... which the discriminator never reads
+    assert projection_classes(GANOptions(conditional=True), 3) == 3
+    for bad in (-1, 1):
+        with pytest.raises(ConfigError, match="info_classes"):
+            GANOptions(info_classes=bad)
+    with pytest.raises(ConfigError, match="info_classes") as e:
+        GANOptions(info_classes=3, conditional=True)
+    assert "conditional=false" in e.value.hint
+    with pytest.raises(ConfigError, match="info_weight"):
+        GANOptions(info_classes=3, info_weight=-1.0)
 
 
 def test_fixed_length_generators_name_the_models_that_take_any_length():
@@ -130,3 +145,29 @@ def test_linear_output_is_the_tanh_generators_pre_activation(name, options):
     assert sampled.min() >= -1.0 and sampled.max() <= 1.0 and (sampled.abs() == 1.0).any()  # clamped
     inside = sampled.abs() < 1.0
     torch.testing.assert_close(tanh.generator(z)[inside], torch.tanh(sampled[inside]), atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["dcgan3d", "mocogan", "styleganv"])
+def test_info_gan_generator_reads_its_category_and_the_discriminator_predicts_it_without_labels(name):
+    """model.info_classes: a category steers the generator; the discriminator has a K-way head, no projection."""
+    model = _tiny_gan(name, info_classes=3)
+    assert model.num_classes == 3  # built on a dataset without classes (num_classes=0)
+    z = torch.randn(2, model.z_dim, generator=torch.Generator().manual_seed(1))
+    G, D = model.generator.eval(), model.discriminator.eval()
+    with torch.no_grad():
+        clips = [G(z, torch.full((2,), k)) for k in range(3)]
+    assert clips[0].shape == (2, 4, 3, 16, 16)
+    assert (clips[0] - clips[1]).abs().max() > 1e-3 and (clips[1] - clips[2]).abs().max() > 1e-3
+    with pytest.raises(ConfigError, match="label"):
+        G(z)  # a category is required, as a class is
+    assert not any(isinstance(m, nn.Embedding) for m in D.modules())  # no projection term
+    with torch.no_grad():
+        torch.manual_seed(2)  # the same frames for mocogan's image discriminator in both calls
+        logits = D(clips[0])  # no label
+        torch.manual_seed(2)
+        again, classes = D(clips[0], classes=True)
+    for a, b in zip(*(x if isinstance(x, list) else [x] for x in (logits, again))):
+        torch.testing.assert_close(a, b)
+    heads = classes if isinstance(classes, list) else [classes]
+    assert all(h.shape[-1] == 3 for h in heads)
+    assert heads[0].shape[0] == 2  # one row per clip (per frame for mocogan's image discriminator)

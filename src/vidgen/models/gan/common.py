@@ -70,8 +70,23 @@ class GANOptions:
     # -1 and its gradient fades with tanh'; a linear one has no such fade (it did not by itself
     # stop a losing mocogan on shapes, docs/benchmarks.md)
     g_output: Literal["tanh", "linear"] = "tanh"
+    # InfoGAN's categorical code (Chen et al., 2016; the official MoCoGAN's --use_infogan, without
+    # labels): K > 0 draws a category in 0..K-1 for every fake clip, which the generator reads as a
+    # conditional one reads its class; the discriminator gets a K-way head (no projection: it
+    # sees no labels) and both networks minimise info_weight x its cross-entropy on the fakes, so
+    # the generator must make its K categories tell apart. Sampling and --per-class treat the
+    # categories as classes. Unlabelled data; not with conditional. 0: off
+    info_classes: int = 0
+    info_weight: float = 1.0  # InfoGAN's lambda for the categorical code
 
     def __post_init__(self) -> None:
+        if self.info_classes < 0 or self.info_classes == 1:
+            raise ConfigError(f"model.info_classes is a number of categories, >= 2 (0: off), got {self.info_classes}")
+        if self.info_classes and self.conditional:
+            raise ConfigError("model.info_classes learns categories without labels; model.conditional uses the "
+                              "dataset's", hint="set one of them: model.conditional=false or model.info_classes=0")
+        if self.info_weight < 0:
+            raise ConfigError(f"model.info_weight is a loss weight, >= 0, got {self.info_weight}")
         if self.aux_class < 0:
             raise ConfigError(f"model.aux_class is a loss weight, >= 0 (0: off), got {self.aux_class}")
         if self.aux_class > 0 and not self.conditional:
@@ -150,10 +165,13 @@ class InstanceNoise(nn.Module):
 
 
 def class_count(name: str, config: GANOptions, num_classes: int) -> int:
-    """``model.num_classes``: the dataset's classes for a conditional model, else 0.
+    """``model.num_classes``: the dataset's classes for a conditional model, ``model.info_classes``
+    for an InfoGAN one (the generator's categories), else 0.
 
     Raises a ConfigError when ``config.conditional`` and the dataset has fewer than 2 classes.
     """
+    if config.info_classes:
+        return config.info_classes
     if not config.conditional:
         return 0
     if num_classes < 2:
@@ -213,12 +231,20 @@ def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
     return torch.cat([x, y], dim=1)
 
 
+def projection_classes(config: GANOptions, num_classes: int) -> int:
+    """The classes a discriminator reads labels of (its projection term): the model's for a
+    conditional model, 0 otherwise (an InfoGAN discriminator sees no labels, only its head)."""
+    return num_classes if config.conditional else 0
+
+
 def class_head(cfg: GANOptions, num_classes: int, channels: int) -> nn.Linear | None:
-    """The auxiliary classifier of a discriminator (``model.aux_class > 0``): sum-pooled features
-    ``[N, channels]`` -> class logits ``[N, num_classes]``; None when it has none."""
-    if not (num_classes and cfg.aux_class > 0):
-        return None
-    return nn.Linear(channels, num_classes)
+    """The class head of a discriminator: sum-pooled features ``[N, channels]`` -> logits ``[N, K]``.
+
+    ``K`` is ``num_classes`` for AC-GAN's auxiliary classifier (``model.aux_class > 0``) or
+    ``model.info_classes`` for InfoGAN's; None when the discriminator has no head.
+    """
+    k = cfg.info_classes or (num_classes if cfg.aux_class > 0 else 0)
+    return nn.Linear(channels, k) if k else None
 
 
 def classify(head: nn.Linear | None, pooled: torch.Tensor) -> torch.Tensor:
@@ -226,7 +252,7 @@ def classify(head: nn.Linear | None, pooled: torch.Tensor) -> torch.Tensor:
     features ``[N, channels]``; a clear error when it was built without one."""
     if head is None:
         raise ConfigError("this discriminator has no class head: set model.aux_class > 0 "
-                          "(conditional models) to train one")
+                          "(conditional models) or model.info_classes to train one")
     return head(pooled)
 
 

@@ -37,6 +37,7 @@ from vidgen.models.gan.common import (
     class_count,
     class_head,
     classify,
+    projection_classes,
     seeded_latents,
     spatial_stages,
     to_pixels,
@@ -246,7 +247,7 @@ class DCGAN3D(nn.Module):
         self.num_classes = class_count("dcgan3d", config, num_classes)
         shape = dict(cfg=config, frames=frames, resolution=resolution, channels=channels, num_classes=self.num_classes)
         self.generator = Generator(**shape)
-        self.discriminator = Discriminator(**shape)
+        self.discriminator = Discriminator(**{**shape, "num_classes": projection_classes(config, self.num_classes)})
         self.apply(dcgan_init)
         if config.spectral_norm:
             apply_spectral_norm(self.discriminator)

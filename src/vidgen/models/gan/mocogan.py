@@ -69,6 +69,7 @@ from vidgen.models.gan.common import (
     class_head,
     classify,
     minibatch_stddev,
+    projection_classes,
     seeded_latents,
     spatial_stages,
     to_pixels,
@@ -502,7 +503,7 @@ class MoCoGAN(nn.Module):
         self.num_classes = class_count("mocogan", config, num_classes)
         shape = dict(cfg=config, frames=frames, resolution=resolution, channels=channels, num_classes=self.num_classes)
         self.generator = Generator(**shape)
-        self.discriminator = Discriminators(**shape)
+        self.discriminator = Discriminators(**{**shape, "num_classes": projection_classes(config, self.num_classes)})
         self.z_dim = self.generator.z_dim
         self.apply(dcgan_init)
         for m in self.generator.modules():

@@ -80,6 +80,7 @@ from vidgen.models.gan.common import (
     class_count,
     class_head,
     classify,
+    projection_classes,
     seeded_latents,
     spatial_stages,
     to_pixels,
@@ -516,7 +517,7 @@ class StyleGANV(nn.Module):
         self.num_classes = class_count("styleganv", config, num_classes)
         shape = dict(cfg=config, frames=frames, resolution=resolution, channels=channels, num_classes=self.num_classes)
         self.generator = Generator(**shape)
-        self.discriminator = Discriminator(**shape)
+        self.discriminator = Discriminator(**{**shape, "num_classes": projection_classes(config, self.num_classes)})
         self.z_dim = self.generator.z_dim
         if config.spectral_norm:
             apply_spectral_norm(self.discriminator)
