@@ -31,7 +31,7 @@ def row(run: Path, metric: str, detector: str, cond_metric: str) -> dict:
     frames = int(metric.rsplit("_", 1)[1].rstrip("f"))
     dataset, data = build_test_set(gen.meta, ["data.seed=1"], frames=frames, where=str(run))
     scores = {}
-    for name in [metric] + ([cond_metric] if gen.num_classes else []):
+    for name in [metric] + ([cond_metric] if gen.num_classes and not gen.info_classes else []):  # InfoGAN: no labels
         result = evaluate_generator(gen, name, dataset, data_config=data, detector=detector, progress=False)
         append_record(run / f"metric-{name}.jsonl", {"metric": name, "step": gen.meta.get("step"),
                                                      "kimg": gen.meta.get("kimg"), "data": data, "results": result})
