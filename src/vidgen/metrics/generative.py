@@ -202,7 +202,8 @@ def score_sampler(sample: SampleFn, metric: str, *, real: Any, data_config: dict
     name = parse_name(metric)
     if name.kind == "cond_acc":
         if num_classes < 1:
-            raise VidgenError("cond_acc scores class-conditional models; this one is unconditional",
+            raise VidgenError("cond_acc scores class-conditional models; this one is unconditional (or its "
+                              "categories, model.info_classes, were learned without labels)",
                               hint="train with model.conditional=true, or use an fvd/kvd metric")
         evaluator = load_evaluator_for(detector, device=device)
         return _cond_acc(sample, evaluator, name, seed=seed, batch_size=batch_size, num_classes=num_classes,
@@ -273,14 +274,12 @@ def evaluate_generator(model: Any, metric: str, dataset: Any, *, data_config: di
     statistics; without it nothing is cached. See :func:`score_sampler` for the rest.
     """
     name = parse_name(metric)
-    if name.kind == "cond_acc" and getattr(model, "info_classes", 0):
-        raise VidgenError(f"cond_acc scores class-conditional models; this one's {model.info_classes} categories "
-                          "were learned without labels (model.info_classes), so no class is asked for",
-                          hint="use an fvd/kvd metric, or sample --per-class to look at the categories")
     sample, ask = model_sampler(model, frames_needed=name.frames)
     return score_sampler(sample, metric, real=dataset, data_config=data_config, detector=detector, protocol=protocol,
                          seed=seed, batch_size=batch_size, ask_frames=ask, class_names=getattr(model, "class_names", None),
-                         num_classes=int(getattr(model, "num_classes", 0)), cache_dir=cache_dir, progress=progress,
+                         # an InfoGAN's categories are sampled as classes but name none of the data's
+                         num_classes=0 if getattr(model, "info_classes", 0) else int(getattr(model, "num_classes", 0)),
+                         cache_dir=cache_dir, progress=progress,
                          device=device, precision=precision)
 
 
