@@ -23,19 +23,15 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vidgen.config import from_dict
+from vidgen.convert import as_video_batch, check_count, check_input, check_seed, resize_video  # noqa: F401
 from vidgen.errors import VidgenError
 from vidgen.io.checkpoint import FORMAT_VERSION, load_export
 from vidgen.models import build_model
 from vidgen.models.gan.sampling import generate, slerp, truncate
 from vidgen.registry import MODELS
 from vidgen.utils.hw import resolve_device
-
-# ITU-R BT.601 luma: how an RGB clip becomes the gray frames of a 1-channel model
-_LUMA = (0.299, 0.587, 0.114)
-
 
 class _Loaded:
     """What every loaded model knows from its ``config.json``: the clip shape, rate and classes."""
@@ -118,7 +114,7 @@ class VideoGenerator(_Loaded):
         default: ``seed_a``'s class, ``seed_a mod num_classes``).
         """
         check_count("steps", steps)
-        seed_a, seed_b = (_check_seed(s) for s in (seed_a, seed_b))
+        seed_a, seed_b = (check_seed(s) for s in (seed_a, seed_b))
         psi = self._psi(truncation)
         za, zb = truncate(self.model.latents([seed_a, seed_b]), psi)
         z = slerp(za, zb, torch.linspace(0.0, 1.0, steps))  # [steps, z_dim]
@@ -161,12 +157,6 @@ class VideoGenerator(_Loaded):
         classes = f", {self.num_classes} {'categories' if self.info_classes else 'classes'}" if self.num_classes else ""
         return (f"VideoGenerator({self.meta['model']['name']}, {self.frames}x{self._shape()}{classes}, "
                 f"kimg={self.meta.get('kimg')})")
-
-
-def _check_seed(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise VidgenError(f"a seed must be an integer, got {value!r}")
-    return int(value)
 
 
 class VideoPredictor(_Loaded):
@@ -353,84 +343,6 @@ def _predict(owner: Any, context: Any, *, frames: int, seed: int, batch_size: in
     check_count("batch_size", batch_size)
     generator = torch.Generator().manual_seed(int(seed))
     return run_predictor(owner.model, x, frames=frames, generator=generator, batch_size=batch_size)
-
-
-def check_count(name: str, value: Any) -> int:
-    """``value`` must be an integer >= 1 (``frames``, ``batch_size``, ...)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise VidgenError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def as_video_batch(video: Any) -> torch.Tensor:
-    """A clip or batch in any public form -> float ``[B, T, C, H, W]`` in ``[-1, 1]``.
-
-    Float tensors ``[B, T, C, H, W]`` (or one clip ``[T, C, H, W]``) pass through; uint8
-    frames ``[T, H, W, C]``, ``[B, T, H, W, C]`` or gray ``[T, H, W]`` (numpy or torch) are
-    rescaled. An alpha channel is dropped.
-    """
-    if isinstance(video, np.ndarray) and video.dtype != np.uint8:
-        raise VidgenError(f"expected uint8 frames [T, H, W, C], got a {video.dtype} array",
-                          hint="pass a float torch tensor [B, T, C, H, W] in [-1, 1] (torch.from_numpy(x)) "
-                               "or uint8 frames as vidgen.io.read_video returns them")
-    if isinstance(video, np.ndarray) or (isinstance(video, torch.Tensor) and video.dtype == torch.uint8):
-        frames = torch.as_tensor(np.ascontiguousarray(video)) if isinstance(video, np.ndarray) else video.cpu()
-        if frames.ndim == 3:
-            frames = frames[..., None]  # gray [T, H, W] -> [T, H, W, 1]
-        if frames.ndim == 4:
-            frames = frames[None]
-        if frames.ndim != 5 or frames.shape[-1] not in (1, 3, 4):
-            raise VidgenError(f"expected uint8 frames [T, H, W, C] with C in 1, 3, 4, got shape "
-                              f"{tuple(frames.shape)}")
-        frames = frames[..., :3] if frames.shape[-1] == 4 else frames
-        return frames.permute(0, 1, 4, 2, 3).float() / 127.5 - 1.0  # [B, T, C, H, W]
-    if not isinstance(video, torch.Tensor) or not video.is_floating_point():
-        raise VidgenError(f"expected a float tensor [B, T, C, H, W] in [-1, 1] or uint8 frames [T, H, W, C], "
-                          f"got {type(video).__name__}")
-    x = video[None] if video.ndim == 4 else video
-    if x.ndim != 5:
-        raise VidgenError(f"expected a float tensor [B, T, C, H, W], got shape {tuple(video.shape)}")
-    if x.numel() and float(x.detach().abs().max()) > 1.01:
-        lo, hi = float(x.min()), float(x.max())
-        raise VidgenError(f"the clip's values lie in [{lo:.3g}, {hi:.3g}], not [-1, 1]",
-                          hint="rescale it: uint8 frames x become x / 127.5 - 1 (or pass the uint8 frames)")
-    return x.detach().float()
-
-
-def check_input(x: torch.Tensor, *, resolution: int, channels: int, fix: str) -> torch.Tensor:
-    """``x [B, T, C, H, W]`` must have the model's channels and ``resolution x resolution`` frames."""
-    b, t, c, h, w = x.shape
-    if b < 1 or t < 1:
-        raise VidgenError(f"the input holds no frames (shape {tuple(x.shape)})")
-    if c != channels:
-        raise VidgenError(f"the model works on {channels}-channel frames, the input has {c} channel(s)",
-                          hint=f"convert it with {fix} (RGB -> gray by luma, gray -> RGB)")
-    if (h, w) != (resolution, resolution):
-        raise VidgenError(f"the model works on {resolution}x{resolution} frames, the input's are {w}x{h}",
-                          hint=f"resize it with {fix} (short side to {resolution}, centre crop)")
-    return x
-
-
-def resize_video(x: torch.Tensor, *, resolution: int, channels: int) -> torch.Tensor:
-    """``x [B, T, C, H, W]`` -> ``[B, T, channels, resolution, resolution]``: short side to
-    ``resolution`` (antialiased bilinear), centre crop; RGB -> gray by luma, gray -> RGB."""
-    b, t, c, h, w = x.shape
-    if c != channels:
-        if (c, channels) == (3, 1):
-            x = (x * x.new_tensor(_LUMA).view(1, 1, 3, 1, 1)).sum(dim=2, keepdim=True)
-        elif (c, channels) == (1, 3):
-            x = x.expand(-1, -1, 3, -1, -1)
-        else:
-            raise VidgenError(f"cannot convert {c}-channel frames to the model's {channels} channels")
-    if (h, w) != (resolution, resolution):
-        scale = resolution / min(h, w)
-        size = (max(resolution, round(h * scale)), max(resolution, round(w * scale)))
-        frames = F.interpolate(x.reshape(b * t, channels, h, w), size=size, mode="bilinear", antialias=True,
-                               align_corners=False)  # [B*T, C, H', W']
-        top, left = (size[0] - resolution) // 2, (size[1] - resolution) // 2
-        frames = frames[:, :, top:top + resolution, left:left + resolution]
-        x = frames.reshape(b, t, channels, resolution, resolution).clamp(-1.0, 1.0)
-    return x.contiguous()
 
 
 def run_predictor(model: torch.nn.Module, context: torch.Tensor, *, frames: int,

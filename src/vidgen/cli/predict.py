@@ -125,7 +125,7 @@ def _write(out: Path, truth: Any, rows: Any, *, fps: int) -> None:
     import torch
 
     import vidgen
-    from vidgen.data.transforms import to_uint8
+    from vidgen.convert import to_uint8
 
     if out.suffix.lower() == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     import vidgen
-    from vidgen.data.transforms import to_uint8
+    from vidgen.convert import to_uint8
     from vidgen.metrics.frame import mse_per_frame
 
     check_flags(args, ("fps",))

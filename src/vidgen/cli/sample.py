@@ -71,7 +71,7 @@ def write_clips(out: Path, videos: Any, *, fps: int, nrow: int | None = None,
     ``[N, T, H, W, C]``, uint8 or (``dtype="float32"``) float32 in ``[-1, 1]``.
     """
     import vidgen
-    from vidgen.data.transforms import to_uint8
+    from vidgen.convert import to_uint8
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".npy":

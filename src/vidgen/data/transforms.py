@@ -12,8 +12,8 @@ from typing import Literal
 
 import cv2
 import numpy as np
-import torch
 
+from vidgen.convert import to_tensor, to_uint8  # noqa: F401  (the data layer's names for them)
 from vidgen.errors import ConfigError
 
 
@@ -122,18 +122,3 @@ def apply_transforms(
     if resolution is not None and (h, w) != (resolution, resolution):
         clip = resize_clip(np.ascontiguousarray(clip), resolution, resolution)
     return np.ascontiguousarray(clip)
-
-
-def to_tensor(clip: np.ndarray) -> torch.Tensor:
-    """uint8 ``[T, H, W, C]`` -> float32 ``[T, C, H, W]`` in ``[-1, 1]``."""
-    # numpy, not torch: torch's intra-op threads cost more than they save on one small clip
-    x = clip.transpose(0, 3, 1, 2).astype(np.float32)  # [T, C, H, W]
-    x *= 1.0 / 127.5
-    x -= 1.0
-    return torch.from_numpy(np.ascontiguousarray(x))
-
-
-def to_uint8(video: torch.Tensor) -> np.ndarray:
-    """float ``[T, C, H, W]`` in ``[-1, 1]`` -> uint8 ``[T, H, W, C]``."""
-    x = (video.detach().float().cpu().clamp(-1, 1) + 1.0) * 127.5
-    return x.round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()  # [T, H, W, C]

@@ -272,7 +272,7 @@ def as_uint8_frames(frames: Any) -> np.ndarray:
         if frames.dtype == torch.uint8:
             frames = frames.cpu().numpy()
         else:
-            from vidgen.data.transforms import to_uint8
+            from vidgen.convert import to_uint8
 
             if frames.ndim != 4:
                 raise ValueError(f"expected a float video [T, C, H, W], got shape {tuple(frames.shape)}")

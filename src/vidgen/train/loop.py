@@ -31,15 +31,16 @@ import vidgen
 from vidgen.config import dump_yaml, to_dict
 from vidgen.data import build_dataset
 from vidgen.data.base import ClipDataset
-from vidgen.errors import ConfigError, VidgenError
+from vidgen.errors import VidgenError
 from vidgen.io.checkpoint import list_states, load_state, save_export, save_state
 from vidgen.io.grid import frame_strips, make_grid, side_by_side
 from vidgen.io.video import write_video
 from vidgen.models import build_model
-from vidgen.registry import DATASETS, MODELS
+from vidgen.registry import MODELS
 from vidgen.train import dist
 from vidgen.train.config import ExperimentConfig
 from vidgen.train.family import Family, StepContext
+from vidgen.train.scoring import MetricScorer
 from vidgen.train.monitor import Monitor, peak_memory_mib
 from vidgen.utils.hw import resolve_precision
 
@@ -191,9 +192,10 @@ class Trainer:
                     for name in self.family.ema_networks}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
         self.phases = self.family.phases()
-        self._detectors: dict[str, Any] = {}  # train.metrics' detectors, loaded once
+        self.scorer = MetricScorer(cfg=cfg, dataset=self.dataset, family=self.family, model=self.model,
+                                   device=self.device, run_dir=self.run_dir, main=self.info.main)
         if tc.metrics:
-            self._check_metrics()
+            self.scorer.check()
 
         # views of each network: DDP-wrapped for the phase that trains it, plain elsewhere
         self._ddp: dict[str, nn.Module] = {}
@@ -491,72 +493,11 @@ class Trainer:
         if tc.metrics and self.tick % (tc.metric_ticks or tc.snapshot_ticks) == 0:
             self.score_metrics()
 
-    def _check_metrics(self) -> None:
-        """Refuse, before training, metrics this model or dataset cannot be scored on."""
-        from vidgen.metrics.generative import parse_name
-
-        if not getattr(self.family, "generates", False):
-            raise ConfigError(f"train.metrics scores models that generate clips from noise (GANs, clip VAEs), "
-                              f"not {self.cfg.model.__class__.__name__}",
-                              hint="remove train.metrics; score predictors with 'vidgen eval RUN --metric frames'")
-        for name in map(parse_name, self.tc.metrics):
-            if name.frames is not None and name.frames > self.cfg.data.frames:
-                raise ConfigError(f"train.metrics: {name.name} needs clips of {name.frames} frames, the data has "
-                                  f"{self.cfg.data.frames}", hint=f"use e.g. fvd{name.clips}_{self.cfg.data.frames}f")
-            if name.kind == "cond_acc" and not getattr(self.model, "num_classes", 0):
-                raise ConfigError(f"train.metrics: {name.name} needs a class-conditional model on a labelled dataset")
-            if name.kind != "cond_acc" and name.clips > len(self.dataset):
-                raise ConfigError(f"train.metrics: {name.name} needs {name.clips} real clips, the dataset has "
-                                  f"{len(self.dataset)}")
-            # load the detector now: a missing file or a misfit evaluator stops the run before it trains
-            detector = self._detector(name.name)
-            reads = int(getattr(getattr(detector, "module", detector), "frames", 0) or 0)
-            if reads > self.cfg.data.frames:
-                raise ConfigError(f"train.metrics: the detector {detector.name!r} reads clips of {reads} frames, "
-                                  f"the model makes {self.cfg.data.frames}",
-                                  hint="train an evaluator for these clips (vidgen evaluator train DATASET "
-                                       f"frames={self.cfg.data.frames}) and pass it as train.metric_detector")
-
-    def _label_classes(self) -> int:
-        """The dataset classes the model's labels mean (0 for unconditional and InfoGAN models)."""
-        if getattr(getattr(self.model, "config", None), "info_classes", 0):
-            return 0
-        return int(getattr(self.model, "num_classes", 0))
-
     def score_metrics(self) -> None:
-        """Score ``train.metrics`` on the EMA networks; every process takes part (statistics are summed)."""
-        from vidgen.metrics.generative import append_record, score_sampler
-
-        tc = self.tc
+        """Score ``train.metrics`` on the EMA networks (see :mod:`vidgen.train.scoring`)."""
         self._scored_step = self.step
-        self.family.prepare_export(self.ema)
-        sample = self.family.sampler(self.ema)
-        data_config = {"name": DATASETS.name_of_config(type(self.cfg.data)), **to_dict(self.cfg.data)}
-        for name in tc.metrics:
-            start = time.perf_counter()
-            result = score_sampler(sample, name, real=self.dataset, data_config=data_config, detector=self._detector(name),
-                                   protocol=tc.metric_protocol, num_classes=self._label_classes(),
-                                   class_names=getattr(self.dataset, "class_names", None), progress=False,
-                                   device=self.device, precision=tc.metric_precision)
-            seconds = time.perf_counter() - start
-            if self.info.main:
-                append_record(self.run_dir / f"metric-{name}.jsonl",
-                              {"metric": name, "step": self.step, "kimg": round(self.nimg / 1000, 4), "tick": self.tick,
-                               "results": result, "seconds": round(seconds, 2)})
-                self.monitor.write(f"{name} {result['value']:.4f} ({seconds:.0f} s)")
-
-    def _detector(self, metric: str) -> Any:
-        """The detector of ``metric``, loaded once (an evaluator for cond_acc, else a Fréchet detector)."""
-        from vidgen.metrics.generative import load_evaluator_for, parse_name, resolve_detector
-
-        cache = self._detectors
-        kind = "cond_acc" if parse_name(metric).kind == "cond_acc" else "features"
-        if kind not in cache:
-            tc = self.tc
-            cache[kind] = (load_evaluator_for(tc.metric_detector, device=self.device) if kind == "cond_acc" else
-                           resolve_detector(tc.metric_detector, protocol=tc.metric_protocol, device=self.device,
-                                            precision=tc.metric_precision))
-        return cache[kind]
+        self.scorer.score(self.ema, step=self.step, nimg=self.nimg, tick=self.tick,
+                          write=self.monitor.write if self.monitor else lambda line: None)
 
     def write_samples(self) -> None:
         grid = make_grid(self.preview())
