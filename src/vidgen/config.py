@@ -18,13 +18,24 @@ import json
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, Callable, Literal, TypeVar, get_args, get_origin
 
 import yaml
 
 from vidgen.errors import ConfigError
 
 T = TypeVar("T")
+
+
+def depends(parser: Callable[[dict[str, Any]], type]) -> Any:
+    """A dataclass field whose config class follows from the fields parsed before it.
+
+    ``parser(kwargs)`` gets the other fields' parsed values and returns the dataclass to read
+    the field's mapping into (e.g. a run's ``objective`` is the training options of its
+    model's family). Left out, the field is ``None`` and the owner's ``__post_init__`` fills
+    in the default.
+    """
+    return dataclasses.field(default=None, metadata={"depends": parser})
 
 
 def choice(registry: Any, default: str) -> Any:
@@ -128,18 +139,24 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: expected a mapping of keys, got {data!r}")
+    migrate = getattr(cls, "migrate_dict", None)
+    if migrate is not None:  # keys older versions wrote elsewhere (see e.g. ExperimentConfig)
+        data = migrate(dict(data))
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [k for k in data if k not in fields]
     if unknown:
         key = unknown[0]
         raise ConfigError(f"unknown config key {_join(where, str(key))!r}", hint=_hint_keys(str(key), sorted(fields)))
-    kwargs = {}
-    for name, value in data.items():
+    kwargs: dict[str, Any] = {}
+    # a field with a "depends" parser is read last: its type follows from the other fields
+    for name, value in sorted(data.items(), key=lambda kv: "depends" in fields[kv[0]].metadata):
         f = fields[name]
         sub = _join(where, name)
         registry = f.metadata.get("registry")
-        if registry is not None:
+        if "depends" in f.metadata:
+            kwargs[name] = from_dict(f.metadata["depends"](kwargs), value, sub)
+        elif registry is not None:
             kwargs[name] = _parse_choice(registry, value, sub, f.metadata.get("default"))
         else:
             kwargs[name] = _parse_value(hints[name], value, sub)

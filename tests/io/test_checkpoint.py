@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vidgen.errors import VidgenError
-from vidgen.io.checkpoint import CONFIG, WEIGHTS, find_export, load_export, save_export
+from vidgen.io.checkpoint import FORMAT_VERSION, CONFIG, WEIGHTS, find_export, load_export, save_export
 
 
 def test_round_trip(tmp_path):
@@ -18,7 +18,7 @@ def test_round_trip(tmp_path):
     assert set(loaded) == set(state)
     for k in state:
         assert torch.equal(loaded[k], state[k])
-    assert meta["model"]["name"] == "dcgan3d" and meta["format_version"] == 1
+    assert meta["model"]["name"] == "dcgan3d" and meta["format_version"] == FORMAT_VERSION == 2
     # the weights file itself is accepted too
     assert find_export(tmp_path / "run" / WEIGHTS) == tmp_path / "run"
     # no temporary files are left behind

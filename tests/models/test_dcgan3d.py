@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from vidgen.errors import ConfigError
 from vidgen.models.gan.dcgan3d import DCGAN3D, DCGAN3DConfig, plan_stages
+from vidgen.family import family_of
+from vidgen.models.gan.training import GANObjective
 from vidgen.models.gan.losses import d_nonsaturating, g_nonsaturating
 from vidgen.models.gan.sampling import generate
 
@@ -71,8 +75,10 @@ def test_losses_match_their_definitions():
 def test_options_config_inherits_the_shared_gan_options():
     from vidgen.models.gan.common import GANOptions
 
-    cfg = DCGAN3DConfig(loss="hinge", spectral_norm=True, diffaugment="color", conditional=True)
-    assert isinstance(cfg, GANOptions) and cfg.loss == "hinge"
+    cfg = DCGAN3DConfig(spectral_norm=True, conditional=True)
+    assert isinstance(cfg, GANOptions) and cfg.spectral_norm and cfg.conditional
+    # the training options are the family's objective, not the model's (exports do not carry them)
+    assert not {"loss", "r1_gamma", "diffaugment"} & {f.name for f in dataclasses.fields(cfg)}
     with pytest.raises(ConfigError, match="embed_dim"):
         DCGAN3DConfig(embed_dim=0)
 
@@ -134,7 +140,10 @@ def _norms(module) -> list:
 
 @pytest.mark.parametrize("option", [{"spectral_norm": True}, {"loss": "wgan-gp"}])
 def test_spectral_norm_and_wgan_gp_drop_batchnorm_in_the_discriminator(option):
-    cfg = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, max_channels=16, **option)
+    objective = GANObjective(**{k: v for k, v in option.items() if k == "loss"})
+    cfg = DCGAN3DConfig(z_dim=8, g_channels=4, d_channels=4, max_channels=16,
+                        **{k: v for k, v in option.items() if k != "loss"})
+    family_of(cfg).check(cfg, objective)  # the family settles what the objective decides of the model
     model = DCGAN3D(config=cfg, frames=4, resolution=16, channels=3)
     assert _norms(DCGAN3D(config=TINY, frames=4, resolution=16, channels=3).discriminator)
     assert not _norms(model.discriminator) and _norms(model.generator)

@@ -19,8 +19,8 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 # no BatchNorm (per-process statistics would differ from one big batch); lazy R1 every 2nd
 # step exercises the phase whose gradients are averaged by hand
 COMMON = ["data.resolution=8", "data.frames=4", "data.num_clips=24", "model.z_dim=8", "model.g_channels=4",
-          "model.d_channels=4", "model.g_norm=none", "model.d_norm=none", "model.r1_gamma=1.0",
-          "model.r1_interval=2", "train.kimg=0.032", "train.tick_kimg=0.008", "train.checkpoint_ticks=4",
+          "model.d_channels=4", "model.g_norm=none", "model.d_norm=none", "objective.r1_gamma=1.0",
+          "objective.r1_interval=2", "train.kimg=0.032", "train.tick_kimg=0.008", "train.checkpoint_ticks=4",
           "train.num_samples=2", "train.precision=fp32", "train.tensorboard=false", "train.lr=1e-3"]
 
 

@@ -21,11 +21,11 @@ from vidgen.io import checkpoint
 from vidgen.io.checkpoint import list_states, load_state
 from vidgen.train import loop
 from vidgen.train.config import ExperimentConfig
-from vidgen.train.gan import GANFamily
+from vidgen.models.gan.training import GANFamily
 
 # 4 clips a step, a tick every step, lazy R1 every 3rd step: every phase kind is exercised
 TINY = ["data.resolution=8", "data.frames=4", "data.num_clips=20", "model.z_dim=8", "model.g_channels=4",
-        "model.d_channels=4", "model.r1_gamma=1.0", "model.r1_interval=3", "train.batch_size=4",
+        "model.d_channels=4", "objective.r1_gamma=1.0", "objective.r1_interval=3", "train.batch_size=4",
         "train.kimg=0.048", "train.tick_kimg=0.004", "train.checkpoint_ticks=4", "train.snapshot_ticks=4",
         "train.sample_ticks=6", "train.num_samples=2", "train.precision=fp32", "train.tensorboard=false",
         "train.lr_schedule=cosine", "train.warmup_kimg=0.008"]

@@ -63,8 +63,8 @@ def train_two_colours(tmp_path, options: list[str]) -> tuple[Trainer, float, flo
 
 
 @pytest.mark.parametrize("options", [
-    ["model.loss=hinge", "model.spectral_norm=true", "model.diffaugment=color,translation,cutout"],
-    ["model.loss=wgan-gp", "train.betas=[0.0,0.9]", "model.r1_gamma=0.1", "model.r1_interval=4"],
+    ["objective.loss=hinge", "model.spectral_norm=true", "objective.diffaugment=color,translation,cutout"],
+    ["objective.loss=wgan-gp", "train.betas=[0.0,0.9]", "objective.r1_gamma=0.1", "objective.r1_interval=4"],
 ], ids=["hinge-sn-diffaugment", "wgan-gp-r1"])
 def test_conditional_generator_learns_each_class(tmp_path, options):
     """Two classes, each one solid colour: the generator learns to draw the colour of the label it is given."""

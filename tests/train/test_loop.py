@@ -10,7 +10,7 @@ from vidgen import config as cfgmod
 from vidgen.errors import VidgenError
 from vidgen.train import loop
 from vidgen.train.config import ExperimentConfig
-from vidgen.train.gan import GANFamily
+from vidgen.models.gan.training import GANFamily
 
 TINY = ["data.resolution=8", "data.frames=4", "data.num_clips=32", "model.z_dim=8", "model.g_channels=4",
         "model.d_channels=4", "train.batch_size=4", "train.kimg=0.04", "train.tick_kimg=0.004",

@@ -69,8 +69,8 @@ def test_context_loss_and_scheduled_sampling_train_on_every_next_frame(tmp_path)
     torch.testing.assert_close(both[:, 3:].clamp(-1, 1), model(clip[:, :4], future=4))
 
     cfg = cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=convlstm", *TINY, "model.hidden=[8]",
-                                               "model.patch_size=2", "model.context_loss=true",
-                                               "model.teacher_forcing=1.0", "model.teacher_forcing_kimg=0.032",
+                                               "model.patch_size=2", "objective.context_loss=true",
+                                               "objective.teacher_forcing=1.0", "objective.teacher_forcing_kimg=0.032",
                                                "train.kimg=0.048", "train.tick_kimg=0.016"])
     loop.train(cfg, echo=lambda line: None)
     records = _records(tmp_path)
@@ -80,7 +80,7 @@ def test_context_loss_and_scheduled_sampling_train_on_every_next_frame(tmp_path)
 def test_simvp_trains_with_an_absolute_error_term(tmp_path):
     cfg = cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=simvp", *TINY, "model.hid_s=8",
                                                "model.hid_t=16", "model.temporal_depth=1", "model.patch_size=2",
-                                               "model.l1_weight=0.5", "train.lr=2e-3", "train.kimg=0.16"])
+                                               "objective.l1_weight=0.5", "train.lr=2e-3", "train.kimg=0.16"])
     loop.train(cfg, echo=lambda line: None)
     records = _records(tmp_path)
     assert len(records) == 2

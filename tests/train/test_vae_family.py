@@ -15,7 +15,7 @@ from vidgen.models.vae.svg import SVGConfig
 from vidgen.models.vae.vae3d import VAE3DConfig
 from vidgen.train import loop
 from vidgen.train.config import ExperimentConfig
-from vidgen.train.vae import VAEFamily
+from vidgen.models.vae.training import VAEFamily, VAEObjective
 
 TINY = ["data.resolution=16", "data.frames=8", "data.num_clips=32", "train.batch_size=8", "train.tick_kimg=0.08",
         "train.num_samples=3", "train.precision=fp32", "train.tensorboard=false", "train.ema_kimg=0",
@@ -30,7 +30,7 @@ def _records(run_dir):
 def test_a_conditional_vae3d_learns_with_kl_warmup(tmp_path):
     cfg = cfgmod.load(ExperimentConfig, None, [f"run_dir={tmp_path}", "model.name=vae3d", *TINY, "model.z_dim=16",
                                                "model.width=8", "model.max_channels=16", "model.conditional=true",
-                                               "model.kl_warmup_kimg=0.24", "train.lr=2e-3"])
+                                               "objective.kl_warmup_kimg=0.24", "train.lr=2e-3"])
     loop.train(cfg, echo=lambda line: None)
     records = _records(tmp_path)
     assert len(records) == 4 and records[-1]["step"] == 40
@@ -66,9 +66,9 @@ def _dataset(frames=8):
 
 
 def test_kl_weight_ramps_linearly_to_beta():
-    model = build_model(VAE3DConfig(z_dim=4, width=4, max_channels=8, beta=0.5, kl_warmup_kimg=2.0), frames=4,
-                        resolution=16, channels=3)
-    family = VAEFamily(model=model, dataset=_dataset(4), num_samples=2)
+    model = build_model(VAE3DConfig(z_dim=4, width=4, max_channels=8), frames=4, resolution=16, channels=3)
+    family = VAEFamily(model=model, objective=VAEObjective(beta=0.5, kl_warmup_kimg=2.0), dataset=_dataset(4),
+                       num_samples=2)
     assert [family.kl_weight(n) for n in (0, 1000, 2000, 5000)] == [0.0, 0.25, 0.5, 0.5]
     no_warmup = VAEFamily(model=build_model(VAE3DConfig(z_dim=4, width=4, max_channels=8), frames=4, resolution=16,
                                             channels=3), dataset=_dataset(4), num_samples=2)

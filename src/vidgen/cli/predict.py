@@ -51,15 +51,10 @@ def check_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:
 
 def load_predictor(checkpoint: str, *, device: str, command: str) -> Any:
     """``vidgen.load(checkpoint)``, refusing anything that cannot :meth:`predict` with a clear error."""
-    import vidgen
+    from vidgen.cli.loading import load_for
 
-    model = vidgen.load(checkpoint, device=device)
-    if not getattr(model, "predicts", False):
-        name = model.meta["model"]["name"]
-        raise VidgenError(f"{checkpoint} holds a {model.meta.get('family', 'gan')} model ({name}), not a frame "
-                          f"predictor; {command} needs a predictor run (convlstm, predrnn, copy_last, svg)",
-                          hint=f"sample it with: vidgen sample {checkpoint} --out samples.mp4")
-    return model
+    return load_for(checkpoint, "predict", device=device, command=command,
+                    needs="a predictor run (convlstm, predrnn, simvp, copy_last, svg)")
 
 
 def read_clip(path: str | Path, *, num_frames: int | None = None) -> np.ndarray:

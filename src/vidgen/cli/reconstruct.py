@@ -50,16 +50,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def load_clip_vae(checkpoint: str, *, device: str, command: str) -> Any:
     """``vidgen.load(checkpoint)``, refusing anything but a clip VAE (``vae3d``) with a clear error."""
-    import vidgen
+    from vidgen.cli.loading import load_for
 
-    model = vidgen.load(checkpoint, device=device)
-    if isinstance(model, vidgen.api.VideoVAE) and not model.predicts:
-        return model
-    name = model.meta["model"]["name"]
-    hint = (f"continue clips with: vidgen predict {checkpoint} --input clip.mp4 --out pred.mp4"
-            if getattr(model, "predicts", False) else f"sample it with: vidgen sample {checkpoint} --out samples.mp4")
-    raise VidgenError(f"{checkpoint} holds a {model.meta.get('family', 'gan')} model ({name}), not a clip VAE; "
-                      f"{command} needs a vae3d run", hint=hint)
+    return load_for(checkpoint, "reconstruct", device=device, command=command, needs="a vae3d run")
 
 
 def check_label(vae: Any, label: int | None) -> int | None:

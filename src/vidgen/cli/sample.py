@@ -91,16 +91,12 @@ def _class_name(gen: Any, k: int) -> str:
 
 def _check_args(args: argparse.Namespace, gen: Any, name: str) -> None:
     """Refuse flags that do not apply to this model, with the reason."""
-    import vidgen
-
-    is_gan = isinstance(gen, vidgen.api.VideoGenerator)
-    if not is_gan:
-        for flag, value in (("--truncation", args.truncation), ("--frames", args.frames),
-                            ("--interpolate", args.interpolate)):
-            if value is not None:
-                hint = (f"vidgen interpolate {args.checkpoint} --from A --to B" if flag == "--interpolate"
-                        else "GANs only")
-                raise VidgenError(f"{flag} applies to GANs; {name} is a VAE", hint=hint)
+    for flag, value in (("--truncation", args.truncation), ("--frames", args.frames),
+                        ("--interpolate", args.interpolate)):
+        if value is not None and flag.lstrip("-") not in gen.sample_options:
+            hint = (f"vidgen interpolate {args.checkpoint} --from A --to B" if flag == "--interpolate"
+                    else "models whose sampling takes it: the GANs")
+            raise VidgenError(f"{flag} does not apply to {name} (a {gen.family.name} model)", hint=hint)
     if args.truncation is not None and args.truncation < 0:
         raise VidgenError(f"--truncation must be >= 0 (1: none), got {args.truncation}")
     if args.per_class:
@@ -112,22 +108,21 @@ def _check_args(args: argparse.Namespace, gen: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import vidgen
 
     check_flags(args, ("num", "batch_size", "nrow", "fps", "frames", "steps"))
     out = check_out(args.out)
-    gen = vidgen.load(args.checkpoint, device=args.device)
+    from vidgen.cli.loading import load_for
+
+    gen = load_for(args.checkpoint, "generate", device=args.device, command="vidgen sample")
     name = gen.meta["model"]["name"]
-    if getattr(gen, "predicts", False):
-        raise VidgenError(f"{args.checkpoint} holds a next-frame predictor ({name}): it continues clips and samples "
-                          "none", hint=f"vidgen predict {args.checkpoint} --input clip.mp4 --out pred.mp4")
     _check_args(args, gen, name)
-    is_gan = isinstance(gen, vidgen.api.VideoGenerator)
-    gan_opts: dict[str, Any] = {}
-    if is_gan:
-        gan_opts = dict(truncation=1.0 if args.truncation is None else args.truncation, frames=args.frames)
+    options: dict[str, Any] = {}
+    if "truncation" in gen.sample_options:
+        options["truncation"] = 1.0 if args.truncation is None else args.truncation
+    if "frames" in gen.sample_options:
+        options["frames"] = args.frames
     fps = args.fps if args.fps is not None else gen.fps
-    common = dict(batch_size=args.batch_size, **gan_opts)
+    common = dict(batch_size=args.batch_size, **options)
 
     if args.interpolate is not None:
         a, b = args.interpolate

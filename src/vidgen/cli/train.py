@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"training state:    {run_dir / 'checkpoints'}/state-*.pt  (vidgen train --resume {run_dir})")
     print(f"logs:              {run_dir / 'stats.jsonl'}  {run_dir / 'samples'}/  {run_dir / 'config.yaml'}")
     print(f"                   tensorboard --logdir {run_dir / 'tensorboard'}")
-    from vidgen.registry import MODELS
+    import vidgen
 
-    if MODELS.get(MODELS.name_of_config(type(cfg.model))).meta.get("family") == "gan":
+    if "generate" in vidgen.load(run_dir).capabilities:
         print(f"sample more with:  vidgen sample {run_dir} --num 16 --out more.mp4")
     return 0

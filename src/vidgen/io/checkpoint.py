@@ -20,7 +20,7 @@ from vidgen.errors import VidgenError
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the model config holds no training options (vidgen.inference.migrate_meta)
 
 
 def _atomic_write(path: Path, write) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vidgen.config import choice
+from vidgen.config import choice, depends
 from vidgen.data.base import DataConfig
 from vidgen.errors import ConfigError
 from vidgen.registry import DATASETS, MODELS
+
+log = logging.getLogger("vidgen.config")
 
 
 @dataclass
@@ -87,9 +90,10 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.metrics:
-            from vidgen.metrics.generative import parse_name
+            from vidgen.registry import METRICS
 
-            self.metrics = tuple(parse_name(m).name for m in self.metrics)  # unknown names: a ConfigError
+            # the names vidgen eval takes (unknown ones: a ConfigError listing them); the run checks what they need
+            self.metrics = tuple(METRICS.get(str(m).strip()).name for m in self.metrics)
         if self.metric_ticks is not None and self.metric_ticks < 1:
             raise ConfigError(f"train.metric_ticks must be >= 1 (or null: every snapshot), got {self.metric_ticks}")
         if self.num_workers < 0:
@@ -103,12 +107,68 @@ class TrainConfig:
                               hint="set train.minutes, or use train.lr_schedule_by=kimg")
 
 
+def _objective_class(parsed: dict[str, Any]) -> type:
+    """The objective dataclass of the model's family (the model parsed, or the default one)."""
+    from vidgen.family import family_of
+
+    model = parsed.get("model")
+    return family_of(model if model is not None else DEFAULT_MODEL).objective
+
+
+DEFAULT_MODEL = "dcgan3d"
+_warned: set[str] = set()
+
+
 @dataclass
 class ExperimentConfig:
-    """A whole run: what data, what model, how to train it, where to write."""
+    """A whole run: what data, what model, how to train it (``train``: the engine's settings;
+    ``objective``: the model family's losses, regularisers, augmentation and schedules),
+    where to write."""
 
     run_dir: str = "runs/default"
     seed: int = 0
     data: DataConfig = choice(DATASETS, "shapes")
-    model: Any = choice(MODELS, "dcgan3d")
+    model: Any = choice(MODELS, DEFAULT_MODEL)
     train: TrainConfig = field(default_factory=TrainConfig)
+    objective: Any = depends(_objective_class)
+
+    def __post_init__(self) -> None:
+        from vidgen.family import family_of
+
+        spec = family_of(self.model)
+        if self.objective is None:
+            self.objective = spec.objective()
+        elif not isinstance(self.objective, spec.objective):
+            raise ConfigError(f"objective: {type(self.objective).__name__} is not the training objective of the "
+                              f"{spec.name} family ({spec.objective.__name__})")
+        spec.check(self.model, self.objective)
+
+    @staticmethod
+    def migrate_dict(data: dict[str, Any]) -> dict[str, Any]:
+        """Read recipes and run folders of older versions, which kept the training options in ``model``.
+
+        Each such key (``model.r1_gamma``, ``model.beta``, ...) moves to ``objective``, with one
+        warning per key; it wins over the same ``objective`` key (the old spelling is only ever
+        written on purpose, e.g. a command-line override of an older habit).
+        """
+        from vidgen.family import family_of
+
+        model = data.get("model")
+        if not isinstance(model, dict):
+            return data
+        try:
+            spec = family_of(str(model.get("name", DEFAULT_MODEL)))
+        except ConfigError:
+            return data  # an unknown model name: the parser says so
+        moved = [k for k in spec.migrate if k in model]
+        if not moved:
+            return data
+        model = dict(model)
+        objective = dict(data.get("objective") or {})
+        for key in moved:
+            objective[key] = model.pop(key)
+            if key not in _warned:
+                _warned.add(key)
+                log.warning("model.%s is a training option of the %s family now: read as objective.%s "
+                            "(write it there in new recipes)", key, spec.name, key)
+        return {**data, "model": model, "objective": objective}

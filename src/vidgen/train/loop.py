@@ -28,9 +28,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Sampler
 
 import vidgen
-from vidgen.config import dump_yaml, to_dict
+from vidgen.config import dump_yaml, from_dict, to_dict
 from vidgen.data import build_dataset
 from vidgen.data.base import ClipDataset
+from vidgen.family import StepContext, StepEnv, family_of
 from vidgen.errors import VidgenError
 from vidgen.io.checkpoint import list_states, load_state, save_export, save_state
 from vidgen.io.grid import frame_strips, make_grid, side_by_side
@@ -39,31 +40,12 @@ from vidgen.models import build_model
 from vidgen.registry import MODELS
 from vidgen.train import dist
 from vidgen.train.config import ExperimentConfig
-from vidgen.train.family import Family, StepContext
 from vidgen.train.scoring import MetricScorer
 from vidgen.train.monitor import Monitor, peak_memory_mib
 from vidgen.utils.hw import resolve_precision
 
 log = logging.getLogger("vidgen.train")
 STATE_FORMAT = 1
-
-
-def build_family(model: nn.Module, *, dataset: ClipDataset, num_samples: int) -> Family:
-    """The training recipe of the model's family (the ``family`` its registry entry names)."""
-    family = MODELS.get(MODELS.name_of_config(type(model.config))).meta.get("family")
-    if family == "gan":
-        from vidgen.train.gan import GANFamily
-
-        return GANFamily(model=model, num_samples=num_samples)
-    if family == "predictor":
-        from vidgen.train.predictor import PredictorFamily
-
-        return PredictorFamily(model=model, dataset=dataset, num_samples=num_samples)
-    if family == "vae":
-        from vidgen.train.vae import VAEFamily
-
-        return VAEFamily(model=model, dataset=dataset, num_samples=num_samples)
-    raise VidgenError(f"no training recipe for the model family {family!r}")
 
 
 def seed_everything(seed: int) -> None:
@@ -124,10 +106,11 @@ def lr_factor(nimg: int, *, total_nimg: int, warmup_nimg: float, schedule: str, 
 
 
 def export_meta(cfg: ExperimentConfig, dataset: ClipDataset, *, step: int, nimg: int) -> dict[str, Any]:
+    """``config.json`` of an export: what inference needs (the model config, not the objective)."""
     model_name = MODELS.name_of_config(type(cfg.model))
     return {
         "vidgen_version": vidgen.__version__,
-        "family": MODELS.get(model_name).meta.get("family"),
+        "family": family_of(model_name).name,
         "model": {"name": model_name, **to_dict(cfg.model)},
         "video": {"frames": cfg.data.frames, "resolution": cfg.data.resolution,
                   "channels": dataset.channels, "fps": cfg.data.fps},
@@ -136,6 +119,21 @@ def export_meta(cfg: ExperimentConfig, dataset: ClipDataset, *, step: int, nimg:
         "step": step,
         "kimg": nimg / 1000,
     }
+
+
+def _saved_config(saved: dict[str, Any]) -> dict[str, Any]:
+    """A training state's config in today's form (older states kept the objective in ``model``)."""
+    try:
+        return to_dict(from_dict(ExperimentConfig, saved))
+    except VidgenError:
+        return saved  # compared as written: any difference is then reported by key
+
+
+def _changed(saved: dict[str, Any], current: dict[str, Any], parts: tuple[str, ...]) -> list[str]:
+    """``part.key`` of every setting that differs between two configs, in ``parts``."""
+    return [f"{part}.{k}" for part in parts
+            for k in sorted(set(saved.get(part) or {}) | set(current.get(part) or {}))
+            if (saved.get(part) or {}).get(k) != (current.get(part) or {}).get(k)]
 
 
 def _echo(line: str) -> None:
@@ -182,7 +180,9 @@ class Trainer:
             tc.channels_last == "auto" and self.device.type == "cpu" and self.dtype == torch.bfloat16)
         if self.channels_last:
             _to_channels_last(self.model)
-        self.family = build_family(self.model, dataset=self.dataset, num_samples=tc.num_samples)
+        self.spec = family_of(cfg.model)
+        self.family = self.spec.training_class()(model=self.model, objective=cfg.objective, dataset=self.dataset,
+                                                 num_samples=tc.num_samples)
         self.nets = self.family.networks
         self.opts = self.family.optimizers(tc)
         for opt in self.opts.values():
@@ -217,7 +217,6 @@ class Trainer:
         self._clock: tuple[float, float, float] | None = None  # (start, budget in s, lr_progress at start)
         self._agreed_time_progress = 0.0
         self.total_nimg = int(round(tc.kimg * 1000))
-        self.step_draws: dict[Any, torch.Tensor] = {}
         self._reset_tick_stats()
         self.stop_reason: str | None = None
         self.monitor: Monitor | None = None
@@ -259,7 +258,9 @@ class Trainer:
 
     def run_step(self, micro_batches: list[dict[str, Any]]) -> None:
         """Every phase due at this step, each over all micro-batches, then the EMA."""
-        self.step_draws = {}
+        env = StepEnv(seed=self.cfg.seed, rank=self.info.rank, step=self.step, nimg=self.nimg,
+                      global_batch=self.global_batch, device=self.device, noise=self.noise_gen, rows=self.rows_of,
+                      view=lambda name, trained: self.view(name, trained=trained))
         caches: list[dict[str, Any]] = [{} for _ in micro_batches]
         n_micro = len(micro_batches)
         for phase in self.phases:
@@ -272,7 +273,7 @@ class Trainer:
             ddp = self._ddp.get(phase.network) if phase.ddp else None
             sums: dict[str, torch.Tensor] = {}
             for m, batch in enumerate(micro_batches):
-                ctx = StepContext(engine=self, phase=phase, micro=m, batch=batch, cache=caches[m])
+                ctx = StepContext(env=env, phase=phase, micro=m, batch=batch, cache=caches[m])
                 # gradients are all-reduced once, on the last micro-batch
                 with ddp.no_sync() if ddp is not None and m < n_micro - 1 else nullcontext():
                     with self.autocast():
@@ -383,14 +384,17 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any], source: Path) -> None:
-        saved = state.get("config", {})
+        saved = _saved_config(state.get("config", {}))
         current = to_dict(self.cfg)
-        changed = [f"{part}.{k}" for part in ("model", "data")
-                   for k in sorted(set(saved.get(part, {})) | set(current[part]))
-                   if saved.get(part, {}).get(k) != current[part].get(k)]
+        changed = _changed(saved, current, ("model", "data"))
         if changed:
             raise VidgenError(f"{source} was trained with other model/data settings: {', '.join(changed)}",
                               hint="resume with the run's own config.yaml (or just: vidgen train --resume RUN_DIR)")
+        for key in _changed(saved, current, ("objective",)):  # the objective may change; say so
+            part, name = key.split(".", 1)
+            if self.info.main:
+                self.echo(f"resuming with {key}={current[part].get(name)!r} (the run trained with "
+                          f"{saved.get(part, {}).get(name)!r})")
         try:
             for k, net in self.nets.items():
                 net.load_state_dict(state["networks"][k])

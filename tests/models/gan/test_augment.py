@@ -7,7 +7,7 @@ import torch
 
 from vidgen.errors import ConfigError
 from vidgen.models.gan.augment import POLICIES, diff_augment, num_draws, parse_policy, uniform_from_normal
-from vidgen.models.gan.dcgan3d import DCGAN3DConfig
+from vidgen.models.gan.training import GANObjective
 
 ALL = "color,translation,cutout"
 
@@ -29,7 +29,7 @@ def test_empty_policy_is_the_identity():
 def test_policies_are_validated_with_the_valid_choices():
     assert parse_policy(" color, cutout ") == ("color", "cutout")
     with pytest.raises(ConfigError, match="'colour'") as e:
-        DCGAN3DConfig(diffaugment="colour,translation")
+        GANObjective(diffaugment="colour,translation")
     assert all(name in e.value.hint for name in POLICIES)
     with pytest.raises(ConfigError, match="twice"):
         parse_policy("cutout,cutout")

@@ -16,6 +16,7 @@ from vidgen.models.gan.common import (
     projection_classes,
     to_pixels,
 )
+from vidgen.models.gan.training import GANObjective
 from vidgen.registry import MODELS
 
 
@@ -50,11 +51,11 @@ def test_spectral_norm_bounds_the_top_singular_value():
 
 def test_options_are_validated():
     with pytest.raises(ConfigError, match="gp_gamma"):
-        GANOptions(gp_gamma=-1)
+        GANObjective(gp_gamma=-1)
     with pytest.raises(ConfigError, match="r1_interval"):
-        GANOptions(r1_interval=0)
+        GANObjective(r1_interval=0)
     with pytest.raises(ConfigError, match="diffaugment"):
-        GANOptions(diffaugment="flip")
+        GANObjective(diffaugment="flip")
 
 
 def test_conditional_needs_two_classes():
@@ -76,7 +77,7 @@ def test_info_classes_are_validated_and_need_no_labelled_dataset():
         GANOptions(info_classes=3, conditional=True)
     assert "conditional=false" in e.value.hint
     with pytest.raises(ConfigError, match="info_weight"):
-        GANOptions(info_classes=3, info_weight=-1.0)
+        GANObjective(info_weight=-1.0)
 
 
 def test_fixed_length_generators_name_the_models_that_take_any_length():

@@ -18,7 +18,7 @@ from vidgen.models.gan.mocogan import MoCoGAN, MoCoGANConfig, plan_stages
 from vidgen.models.gan.sampling import generate
 from vidgen.registry import MODELS
 from vidgen.train.config import ExperimentConfig
-from vidgen.train.gan import GANFamily
+from vidgen.models.gan.training import GANFamily, GANObjective
 
 TINY = dict(content_dim=6, motion_dim=4, noise_dim=3, embed_dim=4, g_channels=4, d_channels=4, max_channels=16)
 
@@ -369,8 +369,8 @@ def test_gaussian_like_keeps_the_layout_and_draws_standard_normal_noise(layout):
 
 
 def test_annealed_discriminator_noise_falls_to_zero():
-    model = tiny(frames=4, d_noise=0.5, d_noise_kimg=0.1)  # 0.5 -> 0 over 100 clips
-    family = GANFamily(model=model, num_samples=2)
+    model = tiny(frames=4, d_noise=0.5)
+    family = GANFamily(model=model, objective=GANObjective(d_noise_kimg=0.1), num_samples=2)  # 0.5 -> 0 over 100 clips
     assert len(family.instance_noise) == 2  # one in each discriminator
     noise = family.instance_noise[0]
     x = torch.zeros(4000)
@@ -382,8 +382,8 @@ def test_annealed_discriminator_noise_falls_to_zero():
     state = torch.get_rng_state()
     assert noise(x) is x
     assert torch.equal(torch.get_rng_state(), state)  # off means no draw at all, not a draw times 0
-    silent = InstanceNoise(0.0, decay_nimg=100)  # sigma 0 with a schedule: off from the start
-    silent.anneal(0)
+    silent = InstanceNoise(0.0)  # sigma 0 with a schedule: off from the start
+    silent.anneal(0, decay_nimg=100)
     assert silent(x) is x and torch.equal(torch.get_rng_state(), state)
     video = clips(3, 4, 3, 16)
     torch.testing.assert_close(model.discriminator(video)[0], model.discriminator(video)[0])
@@ -392,7 +392,7 @@ def test_annealed_discriminator_noise_falls_to_zero():
 
 def test_config_errors():
     for bad in (dict(content_dim=0), dict(noise_dim=0), dict(image_batch=0), dict(g_channels=0),
-                dict(max_frames=-1), dict(motion_burnin=-1), dict(d_noise=-0.1), dict(d_noise_kimg=-1), dict(pair_batch=-1), dict(mbstd_group=-1),
+                dict(max_frames=-1), dict(motion_burnin=-1), dict(d_noise=-0.1), dict(pair_batch=-1), dict(mbstd_group=-1),
                 dict(aux_class=-1.0)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             MoCoGANConfig(**bad)
@@ -400,8 +400,10 @@ def test_config_errors():
         tiny(frames=8, max_frames=4)
     with pytest.raises(ConfigError, match="power of two"):
         plan_stages(48)
-    with pytest.raises(ConfigError, match="gp_gamma"):  # the shared options are checked too
-        MoCoGANConfig(gp_gamma=-1)
+    with pytest.raises(ConfigError, match="info_classes"):  # the shared options are checked too
+        MoCoGANConfig(info_classes=1)
+    with pytest.raises(ConfigError, match="d_noise_kimg"):  # the noise schedule is the objective's
+        GANObjective(d_noise_kimg=-1)
     with pytest.raises(ValueError, match="z must be"):
         tiny().generator(torch.randn(2, 5))
 

@@ -252,8 +252,8 @@ def test_config_errors():
                 dict(mapping_layers=0), dict(g_channels=0), dict(d_frames=0), dict(max_frames=-1)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             StyleGANVConfig(**bad)
-    with pytest.raises(ConfigError, match="gp_gamma"):  # the shared options are checked too
-        StyleGANVConfig(gp_gamma=-1)
+    with pytest.raises(ConfigError, match="info_classes"):  # the shared options are checked too
+        StyleGANVConfig(info_classes=3, conditional=True)
     with pytest.raises(ConfigError, match="max_frames"):
         tiny(frames=8, max_frames=4)
     with pytest.raises(ConfigError, match="d_frames"):
@@ -287,8 +287,8 @@ def test_generator_moves_towards_the_data_through_the_engine(tmp_path, solid_col
 def test_conditional_generator_learns_each_class(tmp_path):
     """Two classes, each one solid colour; hinge loss, spectral norm and DiffAugment: the label decides the colour."""
     cfg = cfgmod.load(ExperimentConfig, None, [
-        f"run_dir={tmp_path}", *ENGINE, "data.kinds=[circle,square]", "model.conditional=true", "model.loss=hinge",
-        "model.spectral_norm=true", "model.diffaugment=color,translation,cutout"])
+        f"run_dir={tmp_path}", *ENGINE, "data.kinds=[circle,square]", "model.conditional=true", "objective.loss=hinge",
+        "model.spectral_norm=true", "objective.diffaugment=color,translation,cutout"])
     trainer = Trainer(cfg, echo=lambda line: None)
     assert trainer.model.num_classes == 2
     labels = torch.arange(16) % 2

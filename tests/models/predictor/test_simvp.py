@@ -11,6 +11,7 @@ import torch
 from vidgen.errors import ConfigError
 from vidgen.models import build_model
 from vidgen.models.predictor.simvp import SimVP, SimVPConfig
+from vidgen.models.predictor.training import PredictorObjective
 from vidgen.registry import MODELS
 
 
@@ -170,8 +171,8 @@ def test_config_and_clip_errors():
         SimVPConfig(mlp_ratio=0)
     with pytest.raises(ConfigError, match="model.layer_scale"):
         SimVPConfig(layer_scale=0)
-    with pytest.raises(ConfigError, match="model.l1_weight"):
-        SimVPConfig(l1_weight=-1)
+    with pytest.raises(ConfigError, match="objective.l1_weight"):
+        PredictorObjective(l1_weight=-1)
     with pytest.raises(ConfigError, match="model.lka_dilation"):
         SimVPConfig(lka_dilation=0)
     with pytest.raises(ConfigError, match="model.filter_cells"):

@@ -15,6 +15,7 @@ from vidgen.errors import ConfigError
 from vidgen.models import build_model
 from vidgen.models.vae.losses import frame_mse, gaussian_kl
 from vidgen.models.vae.svg import SVG, SVGConfig
+from vidgen.models.vae.training import VAEObjective
 from vidgen.registry import MODELS
 
 TINY = dict(g_dim=8, z_dim=3, rnn_size=16, width=4, max_channels=8, context=3, future=2)
@@ -57,7 +58,8 @@ def test_registered_in_the_vae_family_with_the_papers_defaults():
     model = build_model(SVGConfig(), frames=20, resolution=64, channels=1)
     assert (model.context, model.future, model.trainable, model.num_classes) == (10, 10, True, 0)
     cfg = model.config
-    assert (cfg.g_dim, cfg.z_dim, cfg.rnn_size, cfg.beta) == (128, 10, 256, 1e-4)
+    assert (cfg.g_dim, cfg.z_dim, cfg.rnn_size, model.default_beta) == (128, 10, 256, 1e-4)
+    assert VAEObjective().beta is None  # a recipe without objective.beta trains with the default_beta
     assert (cfg.predictor_layers, cfg.posterior_layers, cfg.prior_layers) == (2, 1, 1)
 
 
@@ -148,7 +150,7 @@ def test_reconstruction_falls_when_trained():
                                             (dict(context=0), "context"), (dict(norm="layer"), "norm")])
 def test_bad_config_values(options, match):
     with pytest.raises(ConfigError, match=match):
-        SVGConfig(**options)
+        (VAEObjective if "beta" in options else SVGConfig)(**options)
 
 
 def test_bad_clip_shapes():

@@ -42,10 +42,10 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
     for name in names:
         if name not in POLICIES:
-            raise ConfigError(f"model.diffaugment: unknown augmentation {name!r} in {policy!r}",
+            raise ConfigError(f"objective.diffaugment: unknown augmentation {name!r} in {policy!r}",
                               hint=f"a comma-separated list of {', '.join(POLICIES)} (or empty: off)")
     if len(set(names)) != len(names):
-        raise ConfigError(f"model.diffaugment lists an augmentation twice: {policy!r}")
+        raise ConfigError(f"objective.diffaugment lists an augmentation twice: {policy!r}")
     return names
 
 

@@ -2,9 +2,10 @@
 
 Each architecture (one file each, no inheritance between the networks) has a config
 dataclass that inherits :class:`GANOptions`, so the loss and stabilisers are chosen the same
-way for all of them (``model.loss=hinge model.spectral_norm=true ...``).
+way for all of them (``model.spectral_norm=true model.conditional=true ...``); the training
+options (``objective.loss=hinge``, R1, DiffAugment) are the family objective's.
 
-The contract the GAN family (``vidgen/train/gan.py``) and the sampling code rely on:
+The contract the GAN family (``vidgen/models/gan/training.py``) and the sampling code rely on:
 
 - ``model.generator(z, label=None, frames=None)`` -> ``[B, T, C, H, W]`` in ``[-1, 1]``.
   ``label`` ``[B]`` long is required when ``model.num_classes > 0``. ``frames`` asks for a
@@ -41,23 +42,17 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from vidgen.errors import ConfigError
-from vidgen.models.gan.augment import parse_policy
 
 
 @dataclass
 class GANOptions:
-    """Loss, stabilisers and conditioning shared by every GAN architecture."""
+    """Conditioning, output and discriminator structure shared by every GAN architecture.
 
-    # adversarial loss: "nonsaturating" (-log D), "lsgan" (least squares), "hinge", "wgan-gp"
-    loss: Literal["nonsaturating", "lsgan", "hinge", "wgan-gp"] = "nonsaturating"
-    gp_gamma: float = 10.0  # gradient-penalty weight of wgan-gp (on interpolates, target norm 1)
-    wgan_drift: float = 0.0  # wgan-gp only: weight of E[D(x)^2] on real clips (ProGAN uses 1e-3)
-    r1_gamma: float = 0.0  # R1 gradient penalty weight on real clips (0: off)
-    r1_interval: int = 16  # lazy regularisation: the penalty runs every N steps
+    The training options (loss, R1, DiffAugment, the instance-noise schedule, InfoGAN's
+    weight) are the family's objective, :class:`vidgen.models.gan.training.GANObjective`.
+    """
+
     spectral_norm: bool = False  # spectral normalisation on every discriminator weight layer
-    # DiffAugment policy applied to real and fake clips before the discriminator, the same
-    # transform for every frame of a clip: comma-separated from "color", "translation", "cutout"
-    diffaugment: str = ""
     conditional: bool = False  # class-conditional generator and projection discriminator
     # conditional only: weight of an auxiliary classification loss (AC-GAN, Odena et al. 2017). The
     # discriminator gets a linear class head on its pooled features, trained with cross-entropy on
@@ -68,16 +63,15 @@ class GANOptions:
     # [-1, 1] when sampling (StyleGAN's). On data whose background is exactly -1 (the synthetic
     # sets: 95% of shapes' pixels), a tanh generator pushes its pre-activations ever further below
     # -1 and its gradient fades with tanh'; a linear one has no such fade (it did not by itself
-    # stop a losing mocogan on shapes, docs/benchmarks.md)
+    # stop a losing mocogan on shapes, docs/training.md)
     g_output: Literal["tanh", "linear"] = "tanh"
     # InfoGAN's categorical code (Chen et al., 2016; the official MoCoGAN's --use_infogan, without
     # labels): K > 0 draws a category in 0..K-1 for every fake clip, which the generator reads as a
     # conditional one reads its class; the discriminator gets a K-way head (no projection: it
     # sees no labels) and both networks minimise info_weight x its cross-entropy on the fakes, so
-    # the generator must make its K categories tell apart. Sampling and --per-class treat the
-    # categories as classes. Unlabelled data; not with conditional. 0: off
+    # the generator must make its K categories tell apart (objective.info_weight). Sampling and
+    # --per-class treat the categories as classes. Unlabelled data; not with conditional. 0: off
     info_classes: int = 0
-    info_weight: float = 1.0  # InfoGAN's lambda for the categorical code
 
     def __post_init__(self) -> None:
         if self.info_classes < 0 or self.info_classes == 1:
@@ -85,21 +79,11 @@ class GANOptions:
         if self.info_classes and self.conditional:
             raise ConfigError("model.info_classes learns categories without labels; model.conditional uses the "
                               "dataset's", hint="set one of them: model.conditional=false or model.info_classes=0")
-        if self.info_weight < 0:
-            raise ConfigError(f"model.info_weight is a loss weight, >= 0, got {self.info_weight}")
         if self.aux_class < 0:
             raise ConfigError(f"model.aux_class is a loss weight, >= 0 (0: off), got {self.aux_class}")
         if self.aux_class > 0 and not self.conditional:
             raise ConfigError("model.aux_class trains a class head, which needs a conditional model",
                               hint="set model.conditional=true, or model.aux_class=0")
-        if self.r1_gamma < 0 or self.r1_interval < 1:
-            raise ConfigError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, "
-                              f"got {self.r1_gamma} and {self.r1_interval}")
-        if self.gp_gamma < 0:
-            raise ConfigError(f"model.gp_gamma must be >= 0, got {self.gp_gamma}")
-        if self.wgan_drift < 0:
-            raise ConfigError(f"model.wgan_drift must be >= 0, got {self.wgan_drift}")
-        parse_policy(self.diffaugment)  # a clear error for an unknown augmentation
 
 
 def to_pixels(x: torch.Tensor, kind: str, training: bool) -> torch.Tensor:
@@ -133,25 +117,25 @@ class InstanceNoise(nn.Module):
     generator keeps a useful gradient. Draws from torch's global generator, which the
     training engine seeds and checkpoints.
 
-    With ``decay_nimg > 0`` the noise is annealed (as Sønderby et al. propose): the GAN
-    family calls :meth:`anneal` with the clips seen before every phase, and the std falls
-    linearly from ``sigma`` to 0 at ``decay_nimg`` clips. The factor is a buffer (not saved:
+    With ``objective.d_noise_kimg > 0`` the noise is annealed (as Sønderby et al. propose): the
+    GAN family calls :meth:`anneal` with the clips seen before every phase and the schedule's
+    length, and the std falls linearly from ``sigma`` to 0 at ``decay_nimg`` clips. The factor is a buffer (not saved:
     it is a function of the clips seen), so changing it recompiles nothing. Once it reaches 0
     the module is the identity and draws no noise: drawing it is not free (on a CPU, about a
     quarter of a MoCoGAN training step at 64x64), and after the schedule it would only be
     multiplied by 0.
     """
 
-    def __init__(self, sigma: float, decay_nimg: float = 0.0):
+    def __init__(self, sigma: float):
         super().__init__()
         self.sigma = float(sigma)
-        self.decay_nimg = float(decay_nimg)
         self.register_buffer("scale", torch.ones(()), persistent=False)
         self.done = self.sigma == 0.0  # no noise left to add (a Python flag: it flips once)
 
-    def anneal(self, nimg: int) -> None:
-        if self.decay_nimg > 0:
-            factor = max(0.0, 1.0 - nimg / self.decay_nimg)
+    def anneal(self, nimg: int, decay_nimg: float) -> None:
+        """Scale the noise by ``1 - nimg / decay_nimg`` (floored at 0); ``decay_nimg <= 0``: constant."""
+        if decay_nimg > 0:
+            factor = max(0.0, 1.0 - nimg / decay_nimg)
             self.scale.fill_(factor)
             self.done = self.sigma == 0.0 or factor == 0.0
 
@@ -161,7 +145,7 @@ class InstanceNoise(nn.Module):
         return x + (self.sigma * self.scale).to(x.dtype) * gaussian_like(x)
 
     def extra_repr(self) -> str:
-        return f"sigma={self.sigma}" + (f", decay_nimg={self.decay_nimg:g}" if self.decay_nimg > 0 else "")
+        return f"sigma={self.sigma}"
 
 
 def class_count(name: str, config: GANOptions, num_classes: int) -> int:

@@ -14,7 +14,7 @@ Options (besides the shared ones of :class:`~vidgen.models.gan.common.GANOptions
   concatenated to the noise, so the class steers the whole projection to the first volume);
   the discriminator is a projection discriminator (Miyato & Koyama, 2018):
   ``logit = head(h) + <embed(y), sum-pooled h>`` on its last feature volume ``h``.
-- ``spectral_norm`` (and ``loss: wgan-gp``): the discriminator drops BatchNorm, whatever
+- ``spectral_norm`` (and ``objective.loss: wgan-gp``): the discriminator drops BatchNorm, whatever
   ``d_norm`` says. Spectral normalisation is the Lipschitz control in its place (SN-GAN uses
   none), and WGAN-GP penalises each clip's own gradient, which BatchNorm would couple to the
   rest of the batch (Gulrajani et al. leave it out of the critic for this reason).
@@ -55,7 +55,7 @@ class DCGAN3DConfig(GANOptions):
     d_channels: int = 32  # discriminator width at the finest stage
     max_channels: int = 512  # width cap at coarse stages
     g_norm: Literal["batch", "none"] = "batch"
-    d_norm: Literal["batch", "none"] = "batch"  # ignored (none) with spectral_norm or loss=wgan-gp
+    d_norm: Literal["batch", "none"] = "batch"  # ignored (none) with spectral_norm; objective.loss=wgan-gp sets none
     embed_dim: int = 64  # class embedding concatenated to z (conditional only)
     two_stream: bool = False  # VGAN: 3D foreground + mask over a static 2D background
 
@@ -188,7 +188,7 @@ class Discriminator(nn.Module):
         super().__init__()
         stages, time_stages = plan_stages(frames, resolution)
         self.num_classes = num_classes
-        norm = "none" if cfg.spectral_norm or cfg.loss == "wgan-gp" else cfg.d_norm
+        norm = "none" if cfg.spectral_norm else cfg.d_norm
         layers: list[nn.Module] = []
         c_in = channels
         for i in range(stages):  # fine -> coarse

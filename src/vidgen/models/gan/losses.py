@@ -1,4 +1,4 @@
-"""GAN losses and gradient penalties, selected by ``model.loss``.
+"""GAN losses and gradient penalties, selected by ``objective.loss``.
 
 Every loss takes discriminator logits ``[B]`` (or ``[B, ...]``: patch or per-frame logits,
 averaged) and returns a scalar. A discriminator may return a list of logit tensors (one per
@@ -6,7 +6,7 @@ sub-discriminator, as MoCoGAN's video and image discriminators): :func:`d_loss` 
 :func:`g_loss` apply the loss to each and sum.
 
 ==================  ==========================================  ===========================
-``model.loss``      discriminator                               generator
+``objective.loss``      discriminator                               generator
 ==================  ==========================================  ===========================
 ``nonsaturating``   ``-log D(x) - log(1 - D(G(z)))``            ``-log D(G(z))``
 ``lsgan``           ``1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2``        ``1/2 (D(G(z)) - 1)^2``
@@ -70,7 +70,7 @@ def g_wasserstein(fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.mean()
 
 
-# model.loss -> (discriminator loss, generator loss) on one logit tensor each
+# objective.loss -> (discriminator loss, generator loss) on one logit tensor each
 LOSSES = {
     "nonsaturating": (d_nonsaturating, g_nonsaturating),
     "lsgan": (d_lsgan, g_lsgan),

@@ -45,7 +45,7 @@ broad distribution and contracts towards the GRU's own: ``z_m(t)`` then has a di
 distribution at every ``t``, which a generator can read as a clock (the same change at the
 same frame in every clip, a colour that drifts with the frame index). After a burn-in the
 first frame starts from the GRU's stationary regime (so it does at initialisation; training can
-still slow the GRU down, ``docs/benchmarks.md``), and a code that forgets its past holds no
+still slow the GRU down, ``docs/training.md``), and a code that forgets its past holds no
 information about ``t``.
 """
 
@@ -105,7 +105,7 @@ class MoCoGANConfig(GANOptions):
     d_channels: int = 16
     max_channels: int = 256
     g_norm: Literal["batch", "none"] = "batch"
-    d_norm: Literal["batch", "none"] = "batch"  # ignored (none) with spectral_norm or loss=wgan-gp
+    d_norm: Literal["batch", "none"] = "batch"  # ignored (none) with spectral_norm; objective.loss=wgan-gp sets none
     image_batch: int = 1  # frames per clip that the image discriminator judges
     # pairs of frames per clip that a third, pair discriminator judges (two frames of one clip stacked
     # along channels: same object, same colour?). 0: none, the paper's two discriminators
@@ -116,10 +116,8 @@ class MoCoGANConfig(GANOptions):
     mbstd_group: int = 0
     # std of the Gaussian noise added to the input of every discriminator layer while training
     # (the official code's --use_noise --noise_sigma; its examples use 0.1). 0: off
+    # (objective.d_noise_kimg anneals it to 0)
     d_noise: float = 0.0
-    # anneal that noise: its std falls linearly to 0 over this many kimg (0: constant), so it
-    # holds the discriminators back early and stops masking faint detail later
-    d_noise_kimg: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -131,8 +129,6 @@ class MoCoGANConfig(GANOptions):
             raise ConfigError(f"model.pair_batch must be >= 0 (0: no pair discriminator), got {self.pair_batch}")
         if self.d_noise < 0:
             raise ConfigError(f"model.d_noise is a standard deviation, >= 0 (0: off), got {self.d_noise}")
-        if self.d_noise_kimg < 0:
-            raise ConfigError(f"model.d_noise_kimg must be >= 0 (0: constant noise), got {self.d_noise_kimg}")
         if self.max_frames < 0:
             raise ConfigError(f"model.max_frames must be >= 0 (0: the training clip length), got {self.max_frames}")
         if self.motion_burnin < 0:
@@ -160,7 +156,7 @@ def _width(base: int, level: int, cap: int) -> int:
 def _d_norm(cfg: MoCoGANConfig) -> str:
     """The discriminators' normalisation: none under spectral norm (its Lipschitz control replaces
     BatchNorm) or wgan-gp (whose per-clip gradient BatchNorm would couple to the batch)."""
-    return "none" if cfg.spectral_norm or cfg.loss == "wgan-gp" else cfg.d_norm
+    return "none" if cfg.spectral_norm else cfg.d_norm
 
 
 def _projection(num_classes: int, channels: int) -> nn.Embedding | None:
@@ -366,7 +362,7 @@ class ImageDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in = c_out
         self.features = nn.Sequential(*layers)
-        self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
+        self.noise = InstanceNoise(cfg.d_noise)
         self.mbstd = cfg.mbstd_group
         self.head = nn.Conv2d(c_in + (1 if self.mbstd else 0), 1, 4)
         self.embed = _projection(num_classes, c_in)
@@ -402,7 +398,7 @@ class VideoDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             c_in, t = c_out, t // 2 if down_t else t
         self.features = nn.Sequential(*layers)
-        self.noise = InstanceNoise(cfg.d_noise, cfg.d_noise_kimg * 1000)
+        self.noise = InstanceNoise(cfg.d_noise)
         self.mbstd = cfg.mbstd_group
         self.head = nn.Conv3d(c_in + (1 if self.mbstd else 0), 1, kernel_size=(t, 4, 4))
         self.embed = _projection(num_classes, c_in)

@@ -201,7 +201,7 @@ class ModulatedConv(nn.Module):
     ``[1, 2, 1]`` in each direction): the four output phases of a stride-2 transposed
     convolution read four different 2x2 parts of its kernel, and without the filter their
     differences show as a dot lattice in the frames (what the unfiltered model drew after 15
-    minutes, docs/benchmarks.md). Adds a bias; no activation.
+    minutes, docs/training.md). Adds a bias; no activation.
     """
 
     def __init__(self, c_in: int, c_out: int, style_dim: int, *, kernel: int = 3, demodulate: bool = True,

@@ -18,3 +18,17 @@ baselines that the training loop must skip).
 """
 
 from vidgen.models.predictor import convlstm, copy_last, predrnn, simvp  # noqa: F401
+
+from vidgen.family import FamilySpec  # noqa: E402
+from vidgen.models.predictor.training import MIGRATED, PredictorObjective, check  # noqa: E402
+from vidgen.registry import FAMILIES  # noqa: E402
+
+FAMILIES.register("predictor", config=PredictorObjective)(FamilySpec(
+    name="predictor",
+    summary="deterministic next-frame predictors: continue a clip",
+    objective=PredictorObjective,
+    training="vidgen.models.predictor.training:PredictorFamily",
+    wrapper="vidgen.models.predictor.inference:VideoPredictor",
+    check=check,
+    migrate=MIGRATED,
+))

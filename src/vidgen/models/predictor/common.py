@@ -58,14 +58,6 @@ def check_positive(config: Any, names: tuple[str, ...]) -> None:
             raise ConfigError(f"model.{name} must be an integer >= 1, got {value!r}")
 
 
-def check_teacher_forcing(config: Any) -> None:
-    """``teacher_forcing`` is a probability, ``teacher_forcing_kimg`` a non-negative span."""
-    if not 0.0 <= config.teacher_forcing <= 1.0 or config.teacher_forcing_kimg < 0:
-        raise ConfigError(f"model.teacher_forcing must be in [0, 1] and model.teacher_forcing_kimg >= 0, got "
-                          f"{config.teacher_forcing} and {config.teacher_forcing_kimg}",
-                          hint="e.g. model.teacher_forcing=1.0 model.teacher_forcing_kimg=50")
-
-
 def check_clip(
     model: str, *, context: int, future: int, frames: int, resolution: int, channels: int, patch_size: int = 1,
     uses: str = "trains on",

@@ -54,6 +54,10 @@ class CopyLast(nn.Module):
     need ``context + future`` frames, and any resolution works.
     """
 
+    # the objective options (vidgen.models.predictor.training.PredictorObjective) this model takes
+    # beyond the loss weights: teacher forcing feeds frames one at a time, context_loss reads with_context
+    objective_options: tuple[str, ...] = ()
+
     trainable = False  # no parameters: the training loop must not build an optimiser for it
 
     def __init__(

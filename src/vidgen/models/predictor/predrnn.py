@@ -30,7 +30,6 @@ from vidgen.models.predictor.common import (
     check_kernel_size,
     check_motion,
     check_positive,
-    check_teacher_forcing,
 )
 from vidgen.nn.recurrent import FrameCorrelation, SpatioTemporalLSTMCell, FrameHead, rollout, stack_cells
 from vidgen.registry import MODELS
@@ -54,8 +53,6 @@ class PredRNNConfig:
     context: int = 10  # frames the model reads (training split)
     future: int = 10  # frames it predicts (training split)
     layer_norm: bool = False  # normalise each gate's pre-activation (GroupNorm, one group per gate)
-    # scheduled sampling while training: the chance of reading the true previous frame instead of
-    # the model's own prediction starts at teacher_forcing and falls to 0 over teacher_forcing_kimg
     # "linear": no squashing while training (tanh's gradient vanishes at the background value
     # -1, which slows learning on dark clips), clamped to [-1, 1] outside training; "tanh": squashed;
     # "filter": the previous frame moved by per-pixel dynamic filters; "warp": moved by a dense flow
@@ -67,9 +64,6 @@ class PredRNNConfig:
     # motion_stride first; it must divide motion_radius and patch_size); see vidgen.nn.recurrent.FrameCorrelation
     motion_radius: int = 0
     motion_stride: int = 2
-    context_loss: bool = False  # train on the next-frame guesses over the context too (19 targets per 10->10 clip)
-    teacher_forcing: float = 0.0
-    teacher_forcing_kimg: float = 0.0
 
     def __post_init__(self) -> None:
         self.hidden = check_hidden(self.hidden)  # a list (Python or YAML) is stored as a tuple
@@ -83,7 +77,6 @@ class PredRNNConfig:
         check_kernel_size(self.filter_size, "filter_size")
         check_positive(self, ("patch_size", "context", "future"))
         check_motion(self)
-        check_teacher_forcing(self)
 
 
 @MODELS.register("predrnn", config=PredRNNConfig, family="predictor")
@@ -94,6 +87,10 @@ class PredRNN(nn.Module):
     same clip requirements as ``convlstm``: ``context + future`` training frames and a
     resolution divisible by ``config.patch_size``.
     """
+
+    # the objective options (vidgen.models.predictor.training.PredictorObjective) this model takes
+    # beyond the loss weights: teacher forcing feeds frames one at a time, context_loss reads with_context
+    objective_options: tuple[str, ...] = ("teacher_forcing", "context_loss")
 
     trainable = True  # the training loop optimises it (see CopyLast for a model it skips)
 

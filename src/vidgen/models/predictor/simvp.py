@@ -29,7 +29,7 @@ second version (Tan et al., 2022, "gSTA"; OpenSTL's ``SimVP`` with ``model_type=
 
 Nothing is recurrent, so every future frame gets its own gradient from the first step and
 no prediction error is fed back while training: on a CPU budget it learns Moving MNIST far
-faster than the recurrent predictors (docs/benchmarks.md). It has no teacher forcing to
+faster than the recurrent predictors (docs/results.md). It has no teacher forcing to
 schedule.
 
 At prediction time it takes any context length (the last ``config.context`` frames are
@@ -64,7 +64,7 @@ class SimVPConfig:
     mlp_ratio: float = 4.0  # hidden width of each block's MLP, in multiples of hid_t
     # dilation of the attention's depthwise 7x7 convolution: gSTA's 3 reaches 23 cells per block;
     # 1 reaches 11, which 4 blocks stack past a 16x16 map, and a dilated depthwise convolution
-    # costs ~3x an undilated one on CPUs (docs/benchmarks.md)
+    # costs ~3x an undilated one on CPUs (docs/training.md)
     lka_dilation: int = 3
     # initial per-channel scale of each translator branch (OpenSTL: 0.01); small values start the
     # translator close to a 1x1 map, which cannot move content far until the scales have grown
@@ -86,10 +86,6 @@ class SimVPConfig:
     # displacements up to motion_radius pixels (vidgen.nn.recurrent.FrameCorrelation)
     motion_radius: int = 0
     motion_stride: int = 2
-    # training loss: mean squared error + l1_weight x mean absolute error. The absolute error's
-    # optimum is the median, which is the exact background wherever a digit is less likely than
-    # not: it removes the faint haze an MSE-trained model leaves, which costs MAE and SSIM
-    l1_weight: float = 0.0
 
     def __post_init__(self) -> None:
         check_positive(self, ("hid_s", "hid_t", "spatial_depth", "temporal_depth", "patch_size", "context", "future"))
@@ -97,8 +93,6 @@ class SimVPConfig:
         if not is_int(self.filter_cells) or self.filter_cells < 0:
             raise ConfigError(f"model.filter_cells must be an integer >= 0 (0: no coarse stage), got {self.filter_cells}")
         check_motion(self)
-        if self.l1_weight < 0:
-            raise ConfigError(f"model.l1_weight must be >= 0 (0: mean squared error only), got {self.l1_weight}")
         if not self.layer_scale > 0:
             raise ConfigError(f"model.layer_scale must be > 0, got {self.layer_scale}", hint="OpenSTL uses 0.01")
         if not is_int(self.lka_dilation) or self.lka_dilation < 1:
@@ -154,6 +148,10 @@ class SimVP(nn.Module):
     Built and called like every predictor (see :mod:`vidgen.models.predictor`); the training
     clips need ``context + future`` frames and a resolution divisible by ``config.patch_size``.
     """
+
+    # the objective options (vidgen.models.predictor.training.PredictorObjective) this model takes
+    # beyond the loss weights: teacher forcing feeds frames one at a time, context_loss reads with_context
+    objective_options: tuple[str, ...] = ()
 
     trainable = True
 

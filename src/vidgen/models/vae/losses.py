@@ -1,7 +1,7 @@
 """The two terms of a VAE's evidence lower bound (ELBO), shared by the VAE architectures.
 
 A VAE maximises ``E_q[log p(x | z)] - KL(q(z | x) || p(z))``; the training loop minimises
-``recon + w * kl`` with ``w`` ramping up to ``beta`` (see :mod:`vidgen.train.vae`). Here:
+``recon + w * kl`` with ``w`` ramping up to ``beta`` (see :mod:`vidgen.models.vae.training`). Here:
 
 - :func:`gaussian_kl`: ``KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p)))`` of diagonal
   Gaussians in closed form (the prior defaults to ``N(0, I)``), summed over every latent

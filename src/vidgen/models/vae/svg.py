@@ -58,8 +58,6 @@ class SVGConfig:
     width: int = 64  # channels of the first encoder stage (doubles per stage)
     max_channels: int = 512  # width cap of the deep stages
     norm: Literal["batch", "group"] = "batch"  # batch: as in SVG; group: every clip independent of its batch
-    beta: float = 1e-4  # weight of the KL term (the recon term is per-frame MSE summed over frames)
-    kl_warmup_kimg: float = 0.0  # the KL weight ramps 0 -> beta over this many kimg
     context: int = 10  # frames the model reads (training split)
     future: int = 10  # frames it predicts (training split)
     last_frame_skip: bool = False  # skips from the previous frame at every step instead of the last context frame
@@ -67,10 +65,6 @@ class SVGConfig:
     def __post_init__(self) -> None:
         check_positive(self, ("g_dim", "z_dim", "rnn_size", "predictor_layers", "posterior_layers", "prior_layers",
                               "width", "max_channels", "context", "future"))
-        if not self.beta >= 0:
-            raise ConfigError(f"model.beta must be >= 0, got {self.beta}", hint="SVG uses 1e-4")
-        if not self.kl_warmup_kimg >= 0:
-            raise ConfigError(f"model.kl_warmup_kimg must be >= 0, got {self.kl_warmup_kimg}")
         if self.norm not in ("batch", "group"):
             raise ConfigError(f"unknown model.norm {self.norm!r}", hint="valid: batch, group")
 
@@ -170,6 +164,8 @@ class SVG(nn.Module):
     """
 
     trainable = True
+
+    default_beta = 1e-4  # objective.beta when the recipe sets none (the paper's value)
 
     def __init__(self, *, config: SVGConfig, frames: int, resolution: int, channels: int, num_classes: int = 0):
         super().__init__()

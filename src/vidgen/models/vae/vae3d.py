@@ -35,16 +35,15 @@ from vidgen.registry import MODELS
 class VAE3DConfig:
     """Widths, prior weight and options of the 3D-convolutional VAE.
 
-    The training loss is ``recon + w * kl`` with ``w`` rising linearly from 0 to ``beta``
-    over the first ``kl_warmup_kimg`` thousand clips (``beta = 1``: the ELBO itself).
+    The training loss is ``recon + w * kl`` with ``w`` rising linearly from 0 to
+    ``objective.beta`` over the first ``objective.kl_warmup_kimg`` thousand clips (``beta = 1``,
+    this model's default: the ELBO itself).
     """
 
     z_dim: int = 256  # size of the latent vector
     width: int = 32  # channels at the finest stage (doubles per coarser stage)
     max_channels: int = 256  # width cap at the coarse stages
     norm: Literal["group", "none"] = "group"
-    beta: float = 1.0  # weight of the KL term after the warm-up (beta-VAE; 1: the ELBO)
-    kl_warmup_kimg: float = 0.0  # the KL weight ramps 0 -> beta over this many kimg (0: beta from the start)
     recon: Literal["mse", "l1", "bce"] = "mse"  # reconstruction likelihood: Gaussian, Laplace or Bernoulli
     conditional: bool = False  # a CVAE: the class label conditions encoder and decoder
     embed_dim: int = 64  # size of the class embedding (conditional only)
@@ -54,10 +53,6 @@ class VAE3DConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"model.{name} must be an integer >= 1, got {value!r}")
-        if not self.beta >= 0:
-            raise ConfigError(f"model.beta must be >= 0, got {self.beta}", hint="1.0 is the plain ELBO")
-        if not self.kl_warmup_kimg >= 0:
-            raise ConfigError(f"model.kl_warmup_kimg must be >= 0, got {self.kl_warmup_kimg}")
         if self.recon not in RECON_KINDS:
             raise ConfigError(f"unknown model.recon {self.recon!r}", hint=f"valid: {', '.join(RECON_KINDS)}")
         if self.norm not in ("group", "none"):
@@ -134,7 +129,7 @@ class VAE3D(nn.Module):
     """A Gaussian-latent VAE (or CVAE) of fixed-size clips with 3D-convolutional encoder and decoder.
 
     Args:
-        config: widths, beta, warm-up, reconstruction loss, conditioning.
+        config: widths, reconstruction likelihood, conditioning.
         frames, resolution, channels: the clip shape ``[T, C, H, W]`` it encodes and decodes;
             the resolution must be 4 x a power of two.
         num_classes: classes of the dataset; needed (>= 1) when ``config.conditional``.
@@ -142,6 +137,8 @@ class VAE3D(nn.Module):
     ``num_classes`` is the number of labels the model reads (0 when unconditional); ``z_dim``
     the size of its latent vector.
     """
+
+    default_beta = 1.0  # objective.beta when the recipe sets none: the ELBO itself
 
     def __init__(self, *, config: VAE3DConfig, frames: int, resolution: int, channels: int, num_classes: int = 0):
         super().__init__()

@@ -1,9 +1,9 @@
-"""The VAE family's part of training: one phase, the (beta-weighted) negative ELBO.
+"""The VAE family's training: its objective and one phase, the (beta-weighted) negative ELBO.
 
 The model computes its own terms, ``model.loss_terms(video, label, generator) -> {"recon",
 "kl", ...}`` (reparameterised noise from the micro-batch's seeded generator); the phase
 minimises ``recon + w * kl`` where the KL weight ``w`` rises linearly from 0 to
-``config.beta`` over the first ``config.kl_warmup_kimg`` thousand clips (KL annealing,
+``objective.beta`` over the first ``objective.kl_warmup_kimg`` thousand clips (KL annealing,
 Bowman et al. 2016, against posterior collapse), as a function of the clips seen so a
 resumed run continues the same ramp. Logged: ``main/recon``, ``main/kl``,
 ``main/kl_weight`` and the model's extra statistics (``main/mse``, ...).
@@ -16,21 +16,41 @@ context with futures drawn from its learned prior under a fixed seed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from vidgen.data.base import ClipDataset
-from vidgen.train.config import TrainConfig
-from vidgen.train.family import Phase, StepContext, recompute_batchnorm
+from vidgen.convert import seed_labels
+from vidgen.errors import ConfigError
+from vidgen.family import Phase, StepContext, recompute_batchnorm
 
 PREVIEW_SEED = 0  # seed of the generator behind every preview prediction
 STAT_CLIPS = 16  # clips kept for recomputing BatchNorm statistics before an export
 
 
+@dataclass
+class VAEObjective:
+    """How a VAE trains (the ``objective:`` section of a VAE recipe); none of it is exported."""
+
+    # weight of the KL term after the warm-up (beta-VAE); null: the model's own default
+    # (vae3d: 1, the ELBO itself; svg: 1e-4, the paper's, for its per-frame MSE summed over frames)
+    beta: float | None = None
+    kl_warmup_kimg: float = 0.0  # the KL weight ramps 0 -> beta over this many kimg (0: beta from the start)
+
+    def __post_init__(self) -> None:
+        if self.beta is not None and not self.beta >= 0:
+            raise ConfigError(f"objective.beta must be >= 0, got {self.beta}", hint="1.0 is the plain ELBO")
+        if not self.kl_warmup_kimg >= 0:
+            raise ConfigError(f"objective.kl_warmup_kimg must be >= 0, got {self.kl_warmup_kimg}")
+
+
+MIGRATED = ("beta", "kl_warmup_kimg")
+
+
 class VAEFamily:
-    """Training recipe for a model with ``loss_terms``, ``num_classes`` and ``config.beta``.
+    """Training recipe for a model with ``loss_terms``, ``num_classes`` and ``default_beta``.
 
     Clip VAEs also need ``latents(seeds)`` and ``decode(z, label)``; models with ``context``
     and ``future`` attributes are previewed as predictors (``forward(context, *, future,
@@ -39,12 +59,13 @@ class VAEFamily:
 
     ema_networks: tuple[str, ...] = ("model",)
 
-    def __init__(self, *, model: nn.Module, dataset: ClipDataset, num_samples: int = 16):
+    def __init__(self, *, model: nn.Module, objective: VAEObjective | None = None, dataset: Any,
+                 num_samples: int = 16):
         self.model = model
         self.networks: dict[str, nn.Module] = {"model": model}
-        cfg = model.config
-        self.beta = float(cfg.beta)
-        self.warmup_nimg = 1000.0 * float(getattr(cfg, "kl_warmup_kimg", 0.0))
+        objective = objective if objective is not None else VAEObjective()
+        self.beta = float(objective.beta if objective.beta is not None else model.default_beta)
+        self.warmup_nimg = 1000.0 * objective.kl_warmup_kimg
         self.num_classes = int(getattr(model, "num_classes", 0))
         self.predicts = hasattr(model, "future")
         count = min(max(num_samples, STAT_CLIPS), len(dataset))
@@ -55,10 +76,9 @@ class VAEFamily:
             self.context, self.future = model.context, model.future
         else:
             self.preview_latents = model.latents(list(range(num_samples)))  # [num_samples, z_dim]
-            classes = max(self.num_classes, 1)
-            self.preview_labels = torch.arange(num_samples) % classes
+            self.preview_labels = seed_labels(range(num_samples), max(self.num_classes, 1))
 
-    def optimizers(self, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    def optimizers(self, cfg: Any) -> dict[str, torch.optim.Optimizer]:
         return {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=cfg.betas,
                                           weight_decay=cfg.weight_decay)}
 
@@ -110,7 +130,7 @@ class VAEFamily:
 
     def sampler(self, nets: dict[str, nn.Module]) -> Any:
         """``sample(seed, n, frames)``: clips of seeds ``seed .. seed + n - 1`` from the prior, as
-        :meth:`vidgen.api.VideoVAE.sample` draws them (clip of seed s is class s mod classes)."""
+        :meth:`VideoVAE.sample` draws them (clip of seed s is class s mod classes)."""
         model = nets.get("model", self.model)
 
         @torch.no_grad()
@@ -120,7 +140,8 @@ class VAEFamily:
             was_training = model.training
             model.eval()
             try:
-                label = torch.tensor(seeds, device=device) % self.num_classes if self.num_classes else None
+                label = seed_labels(seeds, self.num_classes)
+                label = label.to(device) if label is not None else None
                 return model.decode(model.latents(seeds).to(device), label).float().cpu()
             finally:
                 model.train(was_training)

@@ -1,10 +1,10 @@
-"""The GAN family's part of training: phases G_main, D_main and (lazily) D_reg.
+"""The GAN family's training: its objective (``objective:``) and phases G_main, D_main, (lazily) D_reg.
 
 G_main draws noise (and, for a conditional model, fake labels uniformly over the classes),
 generates a batch and pushes the discriminator's verdict on it towards "real"; it leaves the
 (detached) fakes and their labels in the step cache, where D_main reuses them, so each step
 runs the generator forward once. D_main scores real clips (with their dataset labels) and
-those fakes with ``model.loss``; for ``wgan-gp`` it adds the gradient penalty on random
+those fakes with ``objective.loss``; for ``wgan-gp`` it adds the gradient penalty on random
 interpolates. D_reg is the R1 penalty on real clips, every ``r1_interval`` steps.
 
 With ``model.aux_class > 0`` (conditional models: AC-GAN's auxiliary classifier) the
@@ -20,7 +20,7 @@ labels (no projection) but has a K-way head, and G_main and D_main both add ``in
 its cross-entropy on the fakes' categories: the discriminator learns to tell the categories
 apart, the generator to make them so. Real clips train only the real/fake logits.
 
-With ``model.diffaugment`` every clip the discriminator sees (real or fake, in every phase)
+With ``objective.diffaugment`` every clip the discriminator sees (real or fake, in every phase)
 is augmented first, with its own draw. Every random draw (noise, fake labels, augmentation,
 interpolation weights) comes from the step's seeded generator (``ctx.randn`` /
 ``ctx.randint``), drawn for the global batch: the run is reproducible, resumable, and does
@@ -34,7 +34,8 @@ double backward.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -43,9 +44,56 @@ from vidgen.models.gan.augment import diff_augment, num_draws, parse_policy, uni
 from vidgen.models.gan.common import InstanceNoise
 from vidgen.models.gan.losses import (as_list, class_accuracy, class_loss, d_loss, g_loss, gradient_penalty,
                                      mean_score, r1_penalty)
+from vidgen.convert import seed_labels
+from vidgen.errors import ConfigError
+from vidgen.family import Phase, StepContext, recompute_batchnorm
 from vidgen.models.gan.sampling import generate
-from vidgen.train.config import TrainConfig
-from vidgen.train.family import Phase, StepContext, recompute_batchnorm
+
+
+@dataclass
+class GANObjective:
+    """How a GAN trains (the ``objective:`` section of a GAN recipe); none of it is exported."""
+
+    # adversarial loss: "nonsaturating" (-log D), "lsgan" (least squares), "hinge", "wgan-gp"
+    loss: Literal["nonsaturating", "lsgan", "hinge", "wgan-gp"] = "nonsaturating"
+    gp_gamma: float = 10.0  # gradient-penalty weight of wgan-gp (on interpolates, target norm 1)
+    wgan_drift: float = 0.0  # wgan-gp only: weight of E[D(x)^2] on real clips (ProGAN uses 1e-3)
+    r1_gamma: float = 0.0  # R1 gradient penalty weight on real clips (0: off)
+    r1_interval: int = 16  # lazy regularisation: the penalty runs every N steps
+    # DiffAugment policy applied to real and fake clips before the discriminator, the same
+    # transform for every frame of a clip: comma-separated from "color", "translation", "cutout"
+    diffaugment: str = ""
+    info_weight: float = 1.0  # InfoGAN's lambda for the categorical code (model.info_classes)
+    # anneal the discriminators' instance noise (model.d_noise): its std falls linearly to 0 over
+    # this many kimg (0: constant), so it holds them back early and stops masking faint detail later
+    d_noise_kimg: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.r1_gamma < 0 or self.r1_interval < 1:
+            raise ConfigError(f"objective.r1_gamma must be >= 0 and objective.r1_interval >= 1, "
+                              f"got {self.r1_gamma} and {self.r1_interval}")
+        if self.gp_gamma < 0:
+            raise ConfigError(f"objective.gp_gamma must be >= 0, got {self.gp_gamma}")
+        if self.wgan_drift < 0:
+            raise ConfigError(f"objective.wgan_drift must be >= 0, got {self.wgan_drift}")
+        if self.info_weight < 0:
+            raise ConfigError(f"objective.info_weight is a loss weight, >= 0, got {self.info_weight}")
+        if self.d_noise_kimg < 0:
+            raise ConfigError(f"objective.d_noise_kimg must be >= 0 (0: constant noise), got {self.d_noise_kimg}")
+        parse_policy(self.diffaugment)  # a clear error for an unknown augmentation
+
+
+MIGRATED = ("loss", "gp_gamma", "wgan_drift", "r1_gamma", "r1_interval", "diffaugment", "info_weight", "d_noise_kimg")
+
+
+def check(model_config: Any, objective: GANObjective) -> None:
+    """Settle what the objective decides of the model: a WGAN-GP discriminator has no BatchNorm
+    (the per-clip gradient penalty would couple the clips of a batch); noise to anneal must exist."""
+    if objective.loss == "wgan-gp" and getattr(model_config, "d_norm", "none") != "none":
+        model_config.d_norm = "none"
+    if objective.d_noise_kimg > 0 and not getattr(model_config, "d_noise", 0.0):
+        raise ConfigError("objective.d_noise_kimg anneals the discriminators' instance noise, and model.d_noise is 0",
+                          hint="set model.d_noise (e.g. 0.1, mocogan), or objective.d_noise_kimg=0")
 
 
 class GANFamily:
@@ -53,24 +101,27 @@ class GANFamily:
 
     ema_networks = ("generator",)
 
-    def __init__(self, *, model: nn.Module, num_samples: int = 16):
+    def __init__(self, *, model: nn.Module, objective: GANObjective | None = None, dataset: Any = None,
+                 num_samples: int = 16):
         self.model = model
         self.config = model.config
+        self.objective = objective = objective if objective is not None else GANObjective()
         self.networks: dict[str, nn.Module] = {"generator": model.generator, "discriminator": model.discriminator}
-        self.loss: str = self.config.loss
+        self.loss: str = objective.loss
         self.num_classes: int = int(getattr(model, "num_classes", 0))
-        self.policy = parse_policy(self.config.diffaugment)
+        self.policy = parse_policy(objective.diffaugment)
         self.draws = num_draws(self.policy)
-        self.r1_gamma: float = self.config.r1_gamma
-        self.r1_interval: int = self.config.r1_interval
+        self.r1_gamma: float = objective.r1_gamma
+        self.r1_interval: int = objective.r1_interval
         self.aux_class: float = self.config.aux_class  # > 0 only for conditional models (checked by the config)
-        self.info: float = self.config.info_weight if self.config.info_classes else 0.0  # InfoGAN's code
+        self.info: float = objective.info_weight if self.config.info_classes else 0.0  # InfoGAN's code
+        self.noise_nimg = objective.d_noise_kimg * 1000
         self.preview_latents = model.latents(list(range(num_samples)))
         self.instance_noise = [m for m in model.discriminator.modules() if isinstance(m, InstanceNoise)]
         # previews: the clip of seed s is class s mod num_classes, as VideoGenerator.sample draws it
-        self.preview_labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
+        self.preview_labels = seed_labels(range(num_samples), self.num_classes)
 
-    def optimizers(self, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    def optimizers(self, cfg: Any) -> dict[str, torch.optim.Optimizer]:
         lr_d = cfg.lr_d if cfg.lr_d is not None else cfg.lr
         beta1, beta2 = cfg.betas
         # with lazy R1 the discriminator takes interval+1 steps per interval; StyleGAN2 rescales
@@ -103,7 +154,7 @@ class GANFamily:
     def _anneal(self, ctx: StepContext) -> None:
         """Set annealed instance noise to its level after the clips seen so far."""
         for m in self.instance_noise:
-            m.anneal(ctx.nimg)
+            m.anneal(ctx.nimg, self.noise_nimg)
 
     def _real_labels(self, ctx: StepContext) -> torch.Tensor | None:
         return ctx.batch["label"].long() if self.num_classes and not self.info else None
@@ -163,11 +214,11 @@ class GANFamily:
             weight = uniform_from_normal(ctx.randn(1)).view(-1)
             plain = self.networks["discriminator"]
             penalty = gradient_penalty(lambda x: self._score(plain, x, real_labels), real, fake, weight)
-            out["loss"] = out["loss"] + self.config.gp_gamma * penalty
+            out["loss"] = out["loss"] + self.objective.gp_gamma * penalty
             out["gp_penalty"] = penalty.detach()
-            if self.config.wgan_drift > 0:
+            if self.objective.wgan_drift > 0:
                 drift = sum(t.square().mean() for t in as_list(real_logits))
-                out["loss"] = out["loss"] + self.config.wgan_drift * drift
+                out["loss"] = out["loss"] + self.objective.wgan_drift * drift
         return out
 
     def d_reg(self, ctx: StepContext) -> dict[str, torch.Tensor]:
@@ -188,12 +239,12 @@ class GANFamily:
 
     def sampler(self, nets: dict[str, nn.Module]) -> Any:
         """``sample(seed, n, frames)``: clips of seeds ``seed .. seed + n - 1`` from the generator in
-        ``nets``, as :meth:`vidgen.api.VideoGenerator.sample` draws them (class ``s mod classes``)."""
+        ``nets``, as :meth:`VideoGenerator.sample` draws them (class ``s mod classes``)."""
         G = nets["generator"]
 
         def sample(seed: int, n: int, frames: int | None = None) -> torch.Tensor:
             seeds = list(range(seed, seed + n))
-            labels = torch.tensor(seeds) % self.num_classes if self.num_classes else None
+            labels = seed_labels(seeds, self.num_classes)
             return generate(G, self.model.latents(seeds), labels=labels, frames=frames, batch_size=n)
 
         return sample
