@@ -246,6 +246,33 @@ def test_resume_refuses_other_model_settings(tmp_path):
         loop.train(_cfg(tmp_path, "model.g_channels=8"), resume="latest", echo=_quiet)
 
 
+def test_resume_may_change_the_objective_and_says_so(tmp_path):
+    loop.train(_cfg(tmp_path, "train.kimg=0.016"), echo=_quiet)
+    lines: list[str] = []
+    trainer = loop.Trainer(_cfg(tmp_path, "objective.r1_gamma=4.0", "train.kimg=0.024"), echo=lines.append)
+    try:
+        trainer.run(resume="latest")
+    finally:
+        if trainer.monitor is not None:
+            trainer.monitor.close()
+    assert any("objective.r1_gamma=4.0" in line and "1.0" in line for line in lines), lines
+    assert trainer.step == 6 and trainer.family.r1_gamma == 4.0  # it went on from step 4 with the new weight
+    # a training state written before the objective existed (its options inside model) resumes too
+    state = load_state(tmp_path)
+    config = state["config"]
+    objective = config.pop("objective")
+    config["model"].update(objective)  # the older layout
+    assert _changed_keys(state, tmp_path) == []
+
+
+def _changed_keys(state, run_dir):
+    from vidgen.config import to_dict
+    from vidgen.train.loop import _changed, _saved_config
+
+    current = to_dict(_cfg(run_dir))
+    return _changed(_saved_config(state["config"]), current, ("model", "data"))
+
+
 def test_latest_with_nothing_to_resume_starts_afresh(tmp_path):
     lines = []
     loop.train(_cfg(tmp_path, "train.kimg=0.008"), resume="latest", echo=lines.append)
