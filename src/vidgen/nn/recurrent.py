@@ -382,7 +382,7 @@ class FrameCorrelation(nn.Module):
     FlowNet-C / PWC-Net (Dosovitskiy et al. 2015, Sun et al. 2018) on raw pixels. Where
     content moved by ``v`` the channel ``d = v`` is the largest, so a recurrent predictor
     reads each region's displacement instead of having to discover it from its own hidden
-    state (measured on Moving MNIST in docs/benchmarks.md). It has no parameters and
+    state (measured on Moving MNIST in docs/training.md). It has no parameters and
     is an observation, not a path for gradients (computed under ``no_grad``). The first frame
     of a clip (no previous frame) gets zeros.
     """
