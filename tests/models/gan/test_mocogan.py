@@ -15,7 +15,6 @@ from vidgen.models import build_model
 from vidgen.models.gan.common import InstanceNoise, gaussian_like
 from vidgen.models.gan.losses import d_loss, g_loss
 from vidgen.models.gan.mocogan import MoCoGAN, MoCoGANConfig, plan_stages
-from vidgen.models.gan.sampling import generate
 from vidgen.registry import MODELS
 from vidgen.train.config import ExperimentConfig
 from vidgen.models.gan.training import GANFamily, GANObjective
@@ -127,17 +126,6 @@ def test_latents_depend_on_the_seed_alone():
     a = model.latents([3, 4, 5])
     assert a.shape == (3, model.z_dim)
     assert torch.equal(a[2], model.latents([5])[0]) and not torch.equal(a[0], a[1])
-
-
-@pytest.mark.parametrize("frames", [None, 20])
-def test_samples_do_not_depend_on_batch_size(frames):
-    model = tiny(frames=8)
-    z = model.latents(list(range(5)))
-    one = generate(model.generator, z, batch_size=1, frames=frames)
-    five = generate(model.generator, z, batch_size=5, frames=frames)
-    assert one.shape == (5, frames or 8, 3, 16, 16)
-    torch.testing.assert_close(one, five, atol=1e-5, rtol=1e-5)
-    assert model.generator.training  # generate() restores the mode it found
 
 
 def test_the_image_discriminator_sees_distinct_random_frames():

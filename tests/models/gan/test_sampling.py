@@ -118,3 +118,15 @@ def test_generate_passes_labels_in_batches():
     z, y = torch.randn(5, 8), torch.tensor([0, 1, 2, 1, 0])
     torch.testing.assert_close(generate(model.generator, z, labels=y, batch_size=2),
                                generate(model.generator, z, labels=y, batch_size=5), atol=1e-5, rtol=1e-5)
+
+
+def test_generate_restores_the_mode_it_found(plain):
+    """Batch-size independence is checked for every generator by tests/test_contract.py; generate()
+    runs in eval mode for it and gives the module back as it found it."""
+    G = plain.model.generator
+    G.train()
+    generate(G, plain.model.latents([0, 1]), batch_size=1)
+    assert G.training
+    G.eval()
+    generate(G, plain.model.latents([0, 1]), batch_size=1)
+    assert not G.training

@@ -121,17 +121,6 @@ def test_latents_depend_on_the_seed_alone():
     assert torch.equal(a[2], model.latents([5])[0]) and not torch.equal(a[0], a[1])
 
 
-@pytest.mark.parametrize("frames", [None, 20])
-def test_samples_do_not_depend_on_batch_size(frames):
-    model = tiny(frames=8)
-    z = model.latents(list(range(5)))
-    one = generate(model.generator, z, batch_size=1, frames=frames)
-    five = generate(model.generator, z, batch_size=5, frames=frames)
-    assert one.shape == (5, frames or 8, 3, 16, 16)
-    torch.testing.assert_close(one, five, atol=1e-5, rtol=1e-5)
-    assert model.generator.training  # generate() restores the mode it found
-
-
 def test_the_discriminator_picks_k_frames():
     model = tiny(frames=8, d_frames=3)
     D = model.discriminator
