@@ -84,7 +84,10 @@ def test_an_export_from_a_newer_format_is_refused(tmp_path):
         vidgen.load(tmp_path / "new")
 
 
-def test_old_recipe_keys_move_to_the_objective_with_a_warning(caplog):
+def test_old_recipe_keys_move_to_the_objective_with_a_warning(caplog, monkeypatch):
+    import vidgen.train.config
+
+    monkeypatch.setattr(vidgen.train.config, "_warned", set())  # one warning per key and process
     with caplog.at_level(logging.WARNING, logger="vidgen.config"):
         cfg = cfgmod.load(ExperimentConfig, None, ["model.name=mocogan", "model.d_noise=0.1", "model.r1_gamma=0.5",
                                                    "model.d_noise_kimg=4", "objective.loss=hinge"])

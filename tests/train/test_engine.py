@@ -267,7 +267,7 @@ def test_resume_may_change_the_objective_and_says_so(tmp_path):
 
 def _changed_keys(state, run_dir):
     from vidgen.config import to_dict
-    from vidgen.train.loop import _changed, _saved_config
+    from vidgen.train.state import _changed, _saved_config
 
     current = to_dict(_cfg(run_dir))
     return _changed(_saved_config(state["config"]), current, ("model", "data"))

@@ -13,8 +13,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import random
-import shutil
 import signal
 import threading
 import time
@@ -22,118 +20,24 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
-import vidgen
-from vidgen.config import dump_yaml, from_dict, to_dict
 from vidgen.data import build_dataset
-from vidgen.data.base import ClipDataset
 from vidgen.family import StepContext, StepEnv, family_of
 from vidgen.errors import VidgenError
-from vidgen.io.checkpoint import list_states, load_state, save_export, save_state
-from vidgen.io.grid import frame_strips, make_grid, side_by_side
-from vidgen.io.video import write_video
+from vidgen.io.checkpoint import list_states, load_state, save_state
 from vidgen.models import build_model
 from vidgen.registry import MODELS
-from vidgen.train import dist
+from vidgen.train import dist, maintenance, state
 from vidgen.train.config import ExperimentConfig
 from vidgen.train.scoring import MetricScorer
 from vidgen.train.monitor import Monitor, peak_memory_mib
+from vidgen.train.schedule import GlobalBatchSampler, lr_factor, schedule_progress, seed_everything  # noqa: F401
 from vidgen.utils.hw import resolve_precision
 
 log = logging.getLogger("vidgen.train")
-STATE_FORMAT = 1
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-class GlobalBatchSampler(Sampler[int]):
-    """This process's clip indices for one epoch, from global batch ``start`` on.
-
-    An epoch is a seeded permutation cut into global batches of
-    ``batch_size x world x accumulate`` clips (the remainder is dropped); within a global
-    batch, micro-batch ``m`` of rank ``r`` is the slice ``(m * world + r) * batch_size``.
-    The split into processes and micro-batches therefore never changes which clips form a
-    step, and ``start`` lets a resumed run continue mid-epoch.
-    """
-
-    def __init__(self, *, size: int, batch_size: int, accumulate: int, rank: int, world: int, seed: int,
-                 epoch: int, start: int = 0):
-        self.size, self.batch_size, self.accumulate = size, batch_size, accumulate
-        self.rank, self.world, self.seed, self.epoch, self.start = rank, world, seed, epoch, start
-        self.global_batch = batch_size * world * accumulate
-        self.batches = size // self.global_batch
-
-    def __iter__(self) -> Iterator[int]:
-        gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**63)
-        perm = torch.randperm(self.size, generator=gen).tolist()
-        for k in range(self.start, self.batches):
-            for m in range(self.accumulate):
-                offset = k * self.global_batch + (m * self.world + self.rank) * self.batch_size
-                yield from perm[offset:offset + self.batch_size]
-
-    def __len__(self) -> int:
-        return max(0, self.batches - self.start) * self.accumulate * self.batch_size
-
-
-def schedule_progress(nimg: int, *, total_nimg: int, warmup_nimg: float, time_progress: float = 0.0) -> float:
-    """How far the decay after the warm-up has gone, in [0, 1]: by clips, or by time if further."""
-    if nimg < warmup_nimg:
-        return 0.0
-    return min(1.0, max((nimg - warmup_nimg) / max(1.0, total_nimg - warmup_nimg), time_progress))
-
-
-def lr_factor(nimg: int, *, total_nimg: int, warmup_nimg: float, schedule: str, min_ratio: float,
-              time_progress: float = 0.0) -> float:
-    """Learning-rate multiplier after ``nimg`` clips: linear warm-up, then constant or cosine.
-
-    ``time_progress`` (the fraction of a time budget used) ends the cosine early when it runs
-    ahead of the clips seen.
-    """
-    if nimg < warmup_nimg:
-        return (nimg + 1) / warmup_nimg
-    if schedule == "cosine":
-        progress = schedule_progress(nimg, total_nimg=total_nimg, warmup_nimg=warmup_nimg, time_progress=time_progress)
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    return 1.0
-
-
-def export_meta(cfg: ExperimentConfig, dataset: ClipDataset, *, step: int, nimg: int) -> dict[str, Any]:
-    """``config.json`` of an export: what inference needs (the model config, not the objective)."""
-    model_name = MODELS.name_of_config(type(cfg.model))
-    return {
-        "vidgen_version": vidgen.__version__,
-        "family": family_of(model_name).name,
-        "model": {"name": model_name, **to_dict(cfg.model)},
-        "video": {"frames": cfg.data.frames, "resolution": cfg.data.resolution,
-                  "channels": dataset.channels, "fps": cfg.data.fps},
-        "class_names": list(dataset.class_names),
-        "data": to_dict(cfg)["data"],
-        "step": step,
-        "kimg": nimg / 1000,
-    }
-
-
-def _saved_config(saved: dict[str, Any]) -> dict[str, Any]:
-    """A training state's config in today's form (older states kept the objective in ``model``)."""
-    try:
-        return to_dict(from_dict(ExperimentConfig, saved))
-    except VidgenError:
-        return saved  # compared as written: any difference is then reported by key
-
-
-def _changed(saved: dict[str, Any], current: dict[str, Any], parts: tuple[str, ...]) -> list[str]:
-    """``part.key`` of every setting that differs between two configs, in ``parts``."""
-    return [f"{part}.{k}" for part in parts
-            for k in sorted(set(saved.get(part) or {}) | set(current.get(part) or {}))
-            if (saved.get(part) or {}).get(k) != (current.get(part) or {}).get(k)]
 
 
 def _echo(line: str) -> None:
@@ -359,75 +263,10 @@ class Trainer:
     # --- checkpoints -----------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        np_state = np.random.get_state()
-        return {
-            "format": STATE_FORMAT,
-            "vidgen_version": vidgen.__version__,
-            "config": to_dict(self.cfg),
-            "step": self.step, "nimg": self.nimg, "tick": self.tick, "elapsed_s": self.elapsed_s,
-            "lr_progress": self.lr_progress,
-            "data": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_batch": self.global_batch},
-            "networks": {k: v.state_dict() for k, v in self.nets.items()},
-            "ema": {k: v.state_dict() for k, v in self.ema.items()},
-            "optimizers": {k: v.state_dict() for k, v in self.opts.items()},
-            "scaler": self.scaler.state_dict(),
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                          "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
-                "python": random.getstate(),
-                "noise": self.noise_gen.get_state(),
-            },
-            "tick_stats": {"sums": self.tick_sums, "counts": self.tick_counts,
-                           "bad_step": self.bad_step, "bad_value": self.bad_value},
-        }
+        return state.state_dict(self)
 
-    def load_state_dict(self, state: dict[str, Any], source: Path) -> None:
-        saved = _saved_config(state.get("config", {}))
-        current = to_dict(self.cfg)
-        changed = _changed(saved, current, ("model", "data"))
-        if changed:
-            raise VidgenError(f"{source} was trained with other model/data settings: {', '.join(changed)}",
-                              hint="resume with the run's own config.yaml (or just: vidgen train --resume RUN_DIR)")
-        for key in _changed(saved, current, ("objective",)):  # the objective may change; say so
-            part, name = key.split(".", 1)
-            if self.info.main:
-                self.echo(f"resuming with {key}={current[part].get(name)!r} (the run trained with "
-                          f"{saved.get(part, {}).get(name)!r})")
-        try:
-            for k, net in self.nets.items():
-                net.load_state_dict(state["networks"][k])
-            for k, ema in self.ema.items():
-                ema.load_state_dict(state["ema"][k])
-            for k, opt in self.opts.items():
-                opt.load_state_dict(state["optimizers"][k])
-        except (KeyError, RuntimeError, ValueError) as e:
-            raise VidgenError(f"{source} does not fit this model ({str(e).splitlines()[0][:200]})") from None
-        self.scaler.load_state_dict(state["scaler"])
-        self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
-        self.elapsed_s = state.get("elapsed_s", 0.0)
-        self.lr_progress = state.get("lr_progress", 0.0)
-        data = state["data"]
-        self.epoch = data["epoch"]
-        self.batch_in_epoch = data["batch_in_epoch"]
-        if data["global_batch"] != self.global_batch:
-            log.warning("the global batch changed from %d to %d: the data order differs from an uninterrupted run",
-                        data["global_batch"], self.global_batch)
-            self.batch_in_epoch = data["batch_in_epoch"] * data["global_batch"] // self.global_batch
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        if rng["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
-        n = rng["numpy"]
-        np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                             n["cached_gaussian"]))
-        random.setstate(rng["python"])
-        self.noise_gen.set_state(rng["noise"])
-        ts = state["tick_stats"]
-        to = lambda d: {k: v.to(self.device) for k, v in d.items()}  # noqa: E731
-        self.tick_sums, self.tick_counts = to(ts["sums"]), dict(ts["counts"])
-        self.bad_step, self.bad_value = to(ts["bad_step"]), to(ts["bad_value"])
+    def load_state_dict(self, saved: dict[str, Any], source: Path) -> None:
+        state.load_state_dict(self, saved, source)
 
     def save_checkpoint(self) -> Path | None:
         dist.barrier(self.info)
@@ -441,17 +280,10 @@ class Trainer:
 
     def preview(self) -> torch.Tensor:
         """Fixed preview clips from the EMA networks, ready for export."""
-        self.family.prepare_export(self.ema)
-        return self.family.sample(self.ema, self.tc.num_samples)
+        return maintenance.preview(self)
 
     def export(self) -> None:
-        self.family.prepare_export(self.ema)
-        state = self.family.export_state(self.ema)
-        if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
-            raise VidgenError(f"the model's weights are no longer finite at step {self.step}; "
-                              f"the last export in {self.run_dir} is kept",
-                              hint="lower the learning rates (train.lr, train.lr_d) or use train.precision=fp32")
-        save_export(self.run_dir, state, export_meta(self.cfg, self.dataset, step=self.step, nimg=self.nimg))
+        maintenance.export(self)
 
     def end_tick(self, tick_start: float, tick_nimg: int) -> None:
         """Read the tick's statistics (the one device sync), log them, write what is due."""
@@ -504,42 +336,12 @@ class Trainer:
                           write=self.monitor.write if self.monitor else lambda line: None)
 
     def write_samples(self) -> None:
-        grid = make_grid(self.preview())
-        fps = self.cfg.data.fps
-        for ext in ("mp4", "gif"):
-            write_video(self.run_dir / "samples" / f"step-{self.step:07d}.{ext}", grid, fps=fps)
-        self.monitor.video("samples", grid, step=self.step, fps=fps)
+        maintenance.write_samples(self)
 
     def write_final(self) -> None:
-        videos = self.preview()
-        grid = make_grid(videos)
-        fps = self.cfg.data.fps
-        write_video(self.run_dir / "samples.mp4", grid, fps=fps)
-        write_video(self.run_dir / "samples.gif", grid, fps=fps)
-        real = torch.stack([self.dataset[i]["video"] for i in range(min(len(self.dataset), len(videos)))])
-        write_video(self.run_dir / "real_vs_generated.mp4", side_by_side(make_grid(real), grid), fps=fps)
-        # a still: one row of evenly spaced frames per clip, real clips beside generated ones
-        write_video(self.run_dir / "real_vs_generated.png",
-                    side_by_side(frame_strips(real[:6]), frame_strips(videos[:6])))
+        maintenance.write_final(self)
 
     # --- the run ---------------------------------------------------------------------------
-
-    def _prepare_run_dir(self, resuming: bool) -> None:
-        if not self.info.main:
-            return
-        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        if not resuming:
-            for old in (self.run_dir / "samples").glob("step-*"):  # a new run in the same folder starts clean
-                old.unlink()
-            (self.run_dir / "stats.jsonl").unlink(missing_ok=True)
-            if list_states(self.run_dir):
-                previous = self.run_dir / "checkpoints-previous"
-                shutil.rmtree(previous, ignore_errors=True)
-                (self.run_dir / "checkpoints").rename(previous)
-                log.warning("%s held training states of an earlier run: moved to %s (use --resume to continue "
-                            "a run)", self.run_dir, previous)
-            shutil.rmtree(self.run_dir / "tensorboard", ignore_errors=True)
-        (self.run_dir / "config.yaml").write_text(dump_yaml(self.cfg))
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stop_reason = signal.Signals(signum).name
@@ -555,10 +357,10 @@ class Trainer:
                 self.echo(f"no training state in {self.run_dir} yet: starting afresh")
         resuming = resume is not None
         if resuming:
-            state = load_state(resume)
-            self.load_state_dict(state, Path(resume))
-            del state
-        self._prepare_run_dir(resuming)
+            saved = load_state(resume)
+            self.load_state_dict(saved, Path(resume))
+            del saved
+        maintenance.prepare_run_dir(self, resuming)
         dist.barrier(info)
         n_params = sum(p.numel() for p in self.model.parameters())
         if info.main:

@@ -1,8 +1,10 @@
 """``train.metrics``: distribution metrics scored on the EMA networks while a run trains.
 
-The engine checks the metrics before it trains (:meth:`MetricScorer.check`: a missing
-detector or a metric the model cannot be scored on stops the run before its first step) and
-scores them every ``metric_ticks`` ticks and at the end (:meth:`MetricScorer.score`), one
+The metrics are those of ``vidgen eval`` (``vidgen.registry.METRICS``) that score generated
+clips. The engine checks them before it trains (:meth:`MetricScorer.check`: a metric of
+something else, a missing detector or a metric the model cannot be scored on stops the run
+before its first step) and scores them every ``metric_ticks`` ticks and at the end
+(:meth:`MetricScorer.score`, through :func:`vidgen.metrics.generative.score_sampler`), one
 JSON line per score in ``RUN_DIR/metric-<name>.jsonl``. Every process takes part (the
 statistics are summed across processes); rank 0 writes.
 """
@@ -15,7 +17,7 @@ from typing import Any, Callable
 
 from vidgen.config import to_dict
 from vidgen.errors import ConfigError
-from vidgen.registry import DATASETS
+from vidgen.registry import DATASETS, METRICS
 
 
 class MetricScorer:
@@ -26,27 +28,34 @@ class MetricScorer:
         self.cfg, self.tc = cfg, cfg.train
         self.dataset, self.family, self.model = dataset, family, model
         self.device, self.run_dir, self.main = device, Path(run_dir), main
-        self._detectors: dict[str, Any] = {}  # loaded once per kind
+        self._detectors: dict[str, Any] = {}  # loaded once per kind ("detector" or "evaluator")
 
     def check(self) -> None:
         """Refuse, before training, metrics this model or dataset cannot be scored on."""
-        from vidgen.metrics.generative import parse_name
-
         if not getattr(self.family, "generates", False):
             raise ConfigError(f"train.metrics scores models that generate clips from noise (GANs, clip VAEs), "
                               f"not {self.cfg.model.__class__.__name__}",
                               hint="remove train.metrics; score predictors with 'vidgen eval RUN --metric frames'")
-        for name in map(parse_name, self.tc.metrics):
-            if name.frames is not None and name.frames > self.cfg.data.frames:
-                raise ConfigError(f"train.metrics: {name.name} needs clips of {name.frames} frames, the data has "
-                                  f"{self.cfg.data.frames}", hint=f"use e.g. fvd{name.clips}_{self.cfg.data.frames}f")
-            if name.kind == "cond_acc" and not getattr(self.model, "num_classes", 0):
-                raise ConfigError(f"train.metrics: {name.name} needs a class-conditional model on a labelled dataset")
-            if name.kind != "cond_acc" and name.clips > len(self.dataset):
-                raise ConfigError(f"train.metrics: {name.name} needs {name.clips} real clips, the dataset has "
+        for metric in map(METRICS.get, self.tc.metrics):
+            needs = metric.meta.get("needs", ())
+            clips, frames = metric.params.get("clips"), metric.params.get("frames")
+            if "generator" not in needs:
+                scored = [e.form for e in METRICS if "generator" in e.meta.get("needs", ())]
+                raise ConfigError(f"train.metrics: {metric.name} does not score generated clips "
+                                  f"({metric.meta.get('summary', '')})",
+                                  hint=f"train.metrics takes {', '.join(scored)}; score it after training with "
+                                       f"'vidgen eval RUN --metric {metric.name}'")
+            if frames is not None and frames > self.cfg.data.frames:
+                raise ConfigError(f"train.metrics: {metric.name} needs clips of {frames} frames, the data has "
+                                  f"{self.cfg.data.frames}", hint=f"use e.g. fvd{clips}_{self.cfg.data.frames}f")
+            if "classes" in needs and not self._label_classes():
+                raise ConfigError(f"train.metrics: {metric.name} needs a class-conditional model on a labelled "
+                                  "dataset (an InfoGAN's categories are no classes of the data)")
+            if "detector" in needs and clips > len(self.dataset):
+                raise ConfigError(f"train.metrics: {metric.name} needs {clips} real clips, the dataset has "
                                   f"{len(self.dataset)}")
             # load the detector now: a missing file or a misfit evaluator stops the run before it trains
-            detector = self._detector(name.name)
+            detector = self._detector(metric)
             reads = int(getattr(getattr(detector, "module", detector), "frames", 0) or 0)
             if reads > self.cfg.data.frames:
                 raise ConfigError(f"train.metrics: the detector {detector.name!r} reads clips of {reads} frames, "
@@ -63,7 +72,8 @@ class MetricScorer:
     def score(self, nets: dict[str, Any], *, step: int, nimg: int, tick: int,
               write: Callable[[str], None]) -> None:
         """Score every metric on ``nets`` (the EMA networks); rank 0 appends the records."""
-        from vidgen.metrics.generative import append_record, score_sampler
+        from vidgen.metrics.generative import score_sampler
+        from vidgen.metrics.records import append_record
 
         tc = self.tc
         self.family.prepare_export(nets)
@@ -72,7 +82,7 @@ class MetricScorer:
         for name in tc.metrics:
             start = time.perf_counter()
             result = score_sampler(sample, name, real=self.dataset, data_config=data_config,
-                                   detector=self._detector(name), protocol=tc.metric_protocol,
+                                   detector=self._detector(METRICS.get(name)), protocol=tc.metric_protocol,
                                    num_classes=self._label_classes(),
                                    class_names=getattr(self.dataset, "class_names", None), progress=False,
                                    device=self.device, precision=tc.metric_precision)
@@ -83,15 +93,16 @@ class MetricScorer:
                                "results": result, "seconds": round(seconds, 2)})
                 write(f"{name} {result['value']:.4f} ({seconds:.0f} s)")
 
-    def _detector(self, metric: str) -> Any:
-        """The detector of ``metric``, loaded once (an evaluator for cond_acc, else a Fréchet detector)."""
-        from vidgen.metrics.generative import load_evaluator_for, parse_name, resolve_detector
+    def _detector(self, metric: Any) -> Any:
+        """What ``metric`` (a registry entry) measures with, loaded once per kind: the domain
+        evaluator of a metric that needs an ``evaluator``, else the Fréchet ``detector``."""
+        from vidgen.metrics.detectors import load_evaluator_for, resolve_detector
 
-        cache = self._detectors
-        kind = "cond_acc" if parse_name(metric).kind == "cond_acc" else "features"
-        if kind not in cache:
+        kind = "evaluator" if "evaluator" in metric.meta.get("needs", ()) else "detector"
+        if kind not in self._detectors:
             tc = self.tc
-            cache[kind] = (load_evaluator_for(tc.metric_detector, device=self.device) if kind == "cond_acc" else
-                           resolve_detector(tc.metric_detector, protocol=tc.metric_protocol, device=self.device,
-                                            precision=tc.metric_precision))
-        return cache[kind]
+            self._detectors[kind] = (
+                load_evaluator_for(tc.metric_detector, device=self.device) if kind == "evaluator" else
+                resolve_detector(tc.metric_detector, protocol=tc.metric_protocol, device=self.device,
+                                 precision=tc.metric_precision))
+        return self._detectors[kind]
