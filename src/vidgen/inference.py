@@ -24,7 +24,6 @@ from vidgen.convert import as_video_batch, check_count, check_input, resize_vide
 from vidgen.errors import VidgenError
 from vidgen.family import family_of
 from vidgen.io.checkpoint import FORMAT_VERSION, load_export, save_export
-from vidgen.models import build_model
 from vidgen.registry import FAMILIES, MODELS
 from vidgen.utils.hw import resolve_device
 
@@ -208,9 +207,10 @@ def load(path: str | Path, *, device: str = "cpu") -> LoadedModel:
         what = f"unknown model family {meta['family']!r}" if meta["family"] not in known else f"family {meta['family']!r}"
         raise VidgenError(f"{path}: {what} in config.json, but {name} is a {spec.name} model",
                           hint=f"valid families: {', '.join(known)}")
-    config = from_dict(MODELS.get(name).config, model_cfg, "model")
-    model = build_model(config, frames=video["frames"], resolution=video["resolution"], channels=video["channels"],
-                        num_classes=len(meta.get("class_names", [])))
+    entry = MODELS.get(name)
+    model = entry.obj(config=from_dict(entry.config, model_cfg, "model"), frames=video["frames"],
+                      resolution=video["resolution"], channels=video["channels"],
+                      num_classes=len(meta.get("class_names", [])))
     for prefix, module in spec.export_modules(model).items():
         _load_weights(path, module, state, prefix)
     dev = resolve_device(device)
