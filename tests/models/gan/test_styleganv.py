@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from helpers import build, clips
 from torch import nn
 
 from vidgen import config as cfgmod
@@ -25,13 +26,8 @@ TINY = dict(content_dim=6, w_dim=8, motion_dim=4, motion_spacing=2, time_freqs=3
 
 
 def tiny(frames: int = 8, resolution: int = 16, channels: int = 3, num_classes: int = 0, **options) -> StyleGANV:
-    torch.manual_seed(0)
-    return StyleGANV(config=StyleGANVConfig(**{**TINY, **options}), frames=frames, resolution=resolution,
-                     channels=channels, num_classes=num_classes)
-
-
-def clips(b: int, t: int, c: int, s: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(b, t, c, s, s, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    return build(StyleGANV, StyleGANVConfig, TINY, frames=frames, resolution=resolution, channels=channels,
+                 num_classes=num_classes, **options)
 
 
 def test_registered_in_the_gan_family_with_the_default_config():

@@ -10,6 +10,7 @@ import math
 
 import pytest
 import torch
+from helpers import clips
 
 from vidgen.errors import ConfigError
 from vidgen.models import build_model
@@ -42,10 +43,6 @@ def lively(model: SVG, *, prior_logvar: float = 6.0) -> SVG:
         model.decoder.head[0].weight.mul_(30.0)
         model.predictor.embed.weight.mul_(10.0)
     return model.eval()
-
-
-def clips(b: int, t: int, c: int, s: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(b, t, c, s, s, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
 def gen(seed: int) -> torch.Generator:

@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from helpers import build, clips
 
 from vidgen.errors import ConfigError
 from vidgen.models import build_model
@@ -22,13 +23,8 @@ TINY = dict(z_dim=8, width=4, max_channels=16, embed_dim=4)
 
 
 def tiny(*, frames: int = 4, resolution: int = 8, channels: int = 1, num_classes: int = 0, **options) -> VAE3D:
-    torch.manual_seed(0)
-    return VAE3D(config=VAE3DConfig(**{**TINY, **options}), frames=frames, resolution=resolution,
-                 channels=channels, num_classes=num_classes)
-
-
-def clips(b: int, t: int, c: int, s: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(b, t, c, s, s, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    return build(VAE3D, VAE3DConfig, TINY, frames=frames, resolution=resolution, channels=channels,
+                 num_classes=num_classes, **options)
 
 
 def test_registered_in_the_vae_family_with_the_default_config():

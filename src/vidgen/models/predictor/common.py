@@ -85,3 +85,30 @@ def check_clip(
         )
     if channels < 1:
         raise ConfigError(f"{model}: frames need at least one channel, got {channels}")
+
+
+def setup(module: Any, name: str, config: Any, *, frames: int, resolution: int, channels: int) -> int:
+    """Check the clip shape and set what every predictor exposes: ``config``, ``context``,
+    ``future``, ``frames``, ``resolution``, ``channels``, ``patch_size``; returns the patch size."""
+    p = config.patch_size
+    check_clip(name, context=config.context, future=config.future, frames=frames, resolution=resolution,
+               channels=channels, patch_size=p)
+    module.config = config
+    module.context, module.future = config.context, config.future
+    module.frames, module.resolution, module.channels = frames, resolution, channels
+    module.patch_size = p
+    return p
+
+
+def recurrent_parts(cell: type, config: Any, channels: int) -> tuple[Any, Any, Any]:
+    """``(motion, cells, head)`` of a stacked recurrent predictor on patchified frames: the optional
+    motion input read beside every frame, the cell stack, and the head from the top state to
+    the next frame."""
+    from vidgen.nn.recurrent import FrameCorrelation, FrameHead, stack_cells
+
+    p = config.patch_size
+    motion = FrameCorrelation(channels, p, config.motion_radius, config.motion_stride) if config.motion_radius else None
+    in_channels = channels * p * p + (motion.out_channels if motion is not None else 0)
+    cells = stack_cells(cell, in_channels=in_channels, hidden=config.hidden, kernel_size=config.kernel_size,
+                        layer_norm=config.layer_norm)
+    return motion, cells, FrameHead(config.hidden[-1], channels, p, config.output, config.filter_size)

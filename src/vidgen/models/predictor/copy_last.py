@@ -54,9 +54,7 @@ class CopyLast(nn.Module):
     need ``context + future`` frames, and any resolution works.
     """
 
-    # the objective options (vidgen.models.predictor.training.PredictorObjective) this model takes
-    # beyond the loss weights: teacher forcing feeds frames one at a time, context_loss reads with_context
-    objective_options: tuple[str, ...] = ()
+    objective_options = ()  # no teacher forcing, no context loss (see PredictorObjective)
 
     trainable = False  # no parameters: the training loop must not build an optimiser for it
 

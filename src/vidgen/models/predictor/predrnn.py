@@ -25,13 +25,14 @@ from torch import Tensor, nn
 
 from vidgen.errors import ConfigError
 from vidgen.models.predictor.common import (
-    check_clip,
     check_hidden,
     check_kernel_size,
     check_motion,
     check_positive,
+    recurrent_parts,
+    setup,
 )
-from vidgen.nn.recurrent import FrameCorrelation, SpatioTemporalLSTMCell, FrameHead, rollout, stack_cells
+from vidgen.nn.recurrent import SpatioTemporalLSTMCell, rollout
 from vidgen.registry import MODELS
 
 # the recurrent state between time steps: (h, c) of every layer, and the zigzag memory M
@@ -88,9 +89,7 @@ class PredRNN(nn.Module):
     resolution divisible by ``config.patch_size``.
     """
 
-    # the objective options (vidgen.models.predictor.training.PredictorObjective) this model takes
-    # beyond the loss weights: teacher forcing feeds frames one at a time, context_loss reads with_context
-    objective_options: tuple[str, ...] = ("teacher_forcing", "context_loss")
+    objective_options = ("teacher_forcing", "context_loss")  # see PredictorObjective
 
     trainable = True  # the training loop optimises it (see CopyLast for a model it skips)
 
@@ -98,23 +97,9 @@ class PredRNN(nn.Module):
         self, *, config: PredRNNConfig, frames: int, resolution: int, channels: int, num_classes: int = 0
     ):
         super().__init__()
-        p = config.patch_size
-        check_clip("predrnn", context=config.context, future=config.future, frames=frames, resolution=resolution,
-                   channels=channels, patch_size=p)
-        self.config = config
-        self.context = config.context
-        self.future = config.future
-        self.frames, self.resolution, self.channels = frames, resolution, channels
-        self.patch_size = p
-
-        patch_channels = channels * p * p
-        self.motion = None  # the optional motion input, read beside every frame
-        if config.motion_radius:
-            self.motion = FrameCorrelation(channels, p, config.motion_radius, config.motion_stride)
-        in_channels = patch_channels + (self.motion.out_channels if self.motion is not None else 0)
-        self.cells = stack_cells(SpatioTemporalLSTMCell, in_channels=in_channels, hidden=config.hidden,
-                                 kernel_size=config.kernel_size, layer_norm=config.layer_norm)
-        self.head = FrameHead(config.hidden[-1], channels, p, config.output, config.filter_size)  # top h -> next frame
+        setup(self, "predrnn", config, frames=frames, resolution=resolution, channels=channels)
+        # the optional motion input (read beside every frame), the cell stack, top h -> next frame
+        self.motion, self.cells, self.head = recurrent_parts(SpatioTemporalLSTMCell, config, channels)
 
     def _step(self, x: Tensor, state: _State) -> tuple[Tensor, _State]:
         """One time step on a patchified frame ``x [B, C*p*p, h, w]``.

@@ -48,7 +48,7 @@ import torch
 from torch import Tensor, nn
 
 from vidgen.errors import ConfigError
-from vidgen.models.predictor.common import check_clip, check_kernel_size, check_motion, check_positive, is_int
+from vidgen.models.predictor.common import check_kernel_size, check_motion, check_positive, is_int, setup
 from vidgen.nn.recurrent import FrameCorrelation, FrameHead, check_rollout_args, patchify, unpatchify
 from vidgen.registry import MODELS
 
@@ -149,9 +149,7 @@ class SimVP(nn.Module):
     clips need ``context + future`` frames and a resolution divisible by ``config.patch_size``.
     """
 
-    # the objective options (vidgen.models.predictor.training.PredictorObjective) this model takes
-    # beyond the loss weights: teacher forcing feeds frames one at a time, context_loss reads with_context
-    objective_options: tuple[str, ...] = ()
+    objective_options = ()  # no teacher forcing, no context loss (see PredictorObjective)
 
     trainable = True
 
@@ -159,13 +157,7 @@ class SimVP(nn.Module):
         self, *, config: SimVPConfig, frames: int, resolution: int, channels: int, num_classes: int = 0
     ):
         super().__init__()
-        p = config.patch_size
-        check_clip("simvp", context=config.context, future=config.future, frames=frames, resolution=resolution,
-                   channels=channels, patch_size=p)
-        self.config = config
-        self.context, self.future = config.context, config.future
-        self.frames, self.resolution, self.channels = frames, resolution, channels
-        self.patch_size = p
+        p = setup(self, "simvp", config, frames=frames, resolution=resolution, channels=channels)
         s, t = config.hid_s, config.hid_t
         self.motion = None  # the optional motion input, read beside every context frame
         if config.motion_radius:
