@@ -7,7 +7,8 @@ names the key to change; the rollout itself lives in :func:`vidgen.nn.recurrent.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from vidgen.errors import ConfigError
 
@@ -112,3 +113,35 @@ def recurrent_parts(cell: type, config: Any, channels: int) -> tuple[Any, Any, A
     cells = stack_cells(cell, in_channels=in_channels, hidden=config.hidden, kernel_size=config.kernel_size,
                         layer_norm=config.layer_norm)
     return motion, cells, FrameHead(config.hidden[-1], channels, p, config.output, config.filter_size)
+
+
+@dataclass
+class RecurrentOptions:
+    """What the stacked recurrent predictors (convlstm, predrnn) share: widths, patching, the
+    training split, the output head and the optional motion input. Each architecture's config
+    derives from it (as the GAN configs do from ``GANOptions``); the networks share nothing."""
+
+    hidden: tuple[int, ...] = (64, 64, 64, 64)  # channels of each recurrent layer, bottom to top
+    kernel_size: int = 5  # odd kernel of the gate convolutions
+    patch_size: int = 4  # space-to-depth factor; the resolution must be divisible by it
+    context: int = 10  # frames the model reads (training split)
+    future: int = 10  # frames it predicts (training split)
+    layer_norm: bool = False  # normalise each gate's pre-activation (GroupNorm, one group per gate)
+    # "linear": no squashing while training (tanh's gradient vanishes at the background value
+    # -1, which slows learning on dark clips), clamped to [-1, 1] outside training; "tanh": squashed;
+    # "filter": the previous frame moved by per-pixel dynamic filters; "warp": moved by a dense flow
+    # field, bilinear (see vidgen.nn.recurrent.FrameHead)
+    output: Literal["linear", "tanh", "filter", "warp"] = "linear"
+    filter_size: int = 9  # kernel of the "filter" output: content moves up to filter_size // 2 pixels a frame
+    # > 0: every step also reads the correlation of its frame with the previous one over
+    # displacements up to motion_radius pixels, in steps of motion_stride pixels (frames pooled by
+    # motion_stride first; it must divide motion_radius and patch_size); see vidgen.nn.recurrent.FrameCorrelation
+    motion_radius: int = 0
+    motion_stride: int = 2
+
+    def __post_init__(self) -> None:
+        self.hidden = check_hidden(self.hidden)  # a list (Python or YAML) is stored as a tuple
+        check_kernel_size(self.kernel_size)
+        check_kernel_size(self.filter_size, "filter_size")
+        check_positive(self, ("patch_size", "context", "future"))
+        check_motion(self)
