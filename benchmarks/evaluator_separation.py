@@ -25,7 +25,8 @@ import torch
 
 from vidgen import config as cfgmod
 from vidgen.data import build_dataset
-from vidgen.metrics.evaluator import _frechet, load_evaluator, shipped_evaluators
+from vidgen.metrics.evaluator import load_evaluator, shipped_evaluators
+from vidgen.metrics.stats import frechet_of_features
 from vidgen.registry import DATASETS
 
 
@@ -110,7 +111,7 @@ def main() -> None:
             del a
             b, labels_b = real_clips(model.meta["data"], args.seed + 2 * pair + 1, args.num, args.data)
             for key, v in (("real", b), ("shuffled", shuffled(b, seed=pair)), ("frozen", frozen(b))):
-                fd[key].append(_frechet(fa, features(model, v, args.batch_size)))
+                fd[key].append(frechet_of_features(fa, features(model, v, args.batch_size)))
                 if key != "real":
                     acc[key].append(accuracy(model, v, labels_b, args.batch_size))
         cells = [model.name, str(args.num), f"{model.meta['held_out_accuracy']:.4f}", _cell(fd["real"], 3),

@@ -22,7 +22,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import vidgen
 from vidgen.cli.eval import build_test_set
-from vidgen.metrics.generative import append_record, evaluate_generator
+from vidgen.metrics.generative import evaluate_generator
+from vidgen.metrics.records import append_record
 
 
 def row(run: Path, metric: str, detector: str, cond_metric: str) -> dict:

@@ -17,14 +17,13 @@ from vidgen.errors import ConfigError, DataError, VidgenError
 from vidgen.metrics.evaluator import (
     EvaluatorArch,
     VideoEvaluator,
-    _frechet,
-    _split,
     cond_acc,
     load_evaluator,
     save_evaluator,
     shipped_evaluators,
-    train_evaluator,
 )
+from vidgen.metrics.evaluator_train import _split, train_evaluator
+from vidgen.metrics.stats import frechet_of_features as _frechet
 
 # big shapes in 16x16 frames: a problem the evaluator learns in seconds
 TINY = dict(resolution=16, frames=4, num_clips=600, min_size=0.35, max_size=0.45)  # chance: 1/3

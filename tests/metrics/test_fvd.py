@@ -10,7 +10,6 @@ import types
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from vidgen.errors import ConfigError, VidgenError
 from vidgen.metrics import fvd as fvd_mod
@@ -25,12 +24,10 @@ from vidgen.metrics.fvd import (
     compute_kvd,
     compute_metric,
     extract_features,
-    frame_fid,
     frechet_distance,
     fvd_from_features,
     kernel_distance,
     load_detector,
-    parse_fvd_name,
     preprocess,
     quantize,
     real_stats_key,
@@ -40,6 +37,8 @@ from vidgen.metrics.fvd import (
 )
 from vidgen.metrics.fvd import shorter_side_size, trace_sqrt_product
 from vidgen.metrics.i3d import I3D_STATE_DICT, I3D_TORCHSCRIPT, InceptionI3d, save_i3d_torchscript
+from vidgen.metrics.stats import _pack_stats
+from vidgen.registry import METRICS
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
 
@@ -64,6 +63,12 @@ def clips(n: int, t: int = 4, c: int = 3, h: int = 8, w: int = 8, *, seed: int =
 
 
 # --- names and quantisation ----------------------------------------------------------------
+
+
+def parse_fvd_name(name: str) -> tuple[int, int]:
+    """``(clips, frames)`` of an FVD/KVD name, as the metric registry parses it."""
+    params = METRICS.get(name).params
+    return params["clips"], params["frames"]
 
 
 def test_parse_metric_names():
@@ -229,7 +234,7 @@ def test_all_reduce_is_a_no_op_alone_and_merges_ranks(monkeypatch):
     import torch.distributed as dist
 
     def all_gather(out, tensor):  # rank 0 is this process, rank 1 sends `theirs`
-        out[0], out[1] = tensor, torch.from_numpy(fvd_mod._pack_stats(theirs, 4, (len(tensor) - 2 - 4 - 16) // 4))
+        out[0], out[1] = tensor, torch.from_numpy(_pack_stats(theirs, 4, (len(tensor) - 2 - 4 - 16) // 4))
 
     monkeypatch.setattr(dist, "is_available", lambda: True)
     monkeypatch.setattr(dist, "is_initialized", lambda: True)
@@ -445,26 +450,6 @@ def test_load_detector_delegates_evaluator_folders(tmp_path, monkeypatch):
     assert det.features(clips(2)).shape == (2, 3)
     rec = compute_fvd(clips(4), clips(4, seed=1, shift=0.2), det, progress=False)
     assert rec["detector"] == "domain-eval" and rec["value"] > 0
-
-
-class _TinyImageNet(torch.nn.Module):
-    def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:  # uint8 [N, 3, H, W]
-        f = x.float() / 255
-        feats = torch.cat([f.mean(dim=(2, 3)), f.std(dim=(2, 3)), F.avg_pool2d(f, 4).flatten(1)[:, :4]], dim=1)
-        return feats if return_features else feats.softmax(dim=1)
-
-
-def test_frame_fid_with_a_torchscript_image_detector(tmp_path):
-    path = tmp_path / "image_net.pt"
-    torch.jit.script(_TinyImageNet()).save(str(path))
-    real, fake = clips(6, t=3, seed=1), clips(6, t=3, seed=2, shift=0.4)
-    rec = frame_fid(real, fake, path, batch_size=4, progress=False)
-    assert rec["real_frames"] == 18 and rec["fake_frames"] == 18 and rec["value"] > 0
-    assert rec["detector_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert abs(frame_fid(real, real, path, progress=False)["value"]) < 1e-6
-    assert frame_fid(real, fake, path, num_clips=2, frames=2, progress=False)["real_frames"] == 4
-    with pytest.raises(VidgenError, match="does not exist"):
-        frame_fid(real, fake, tmp_path / "missing.pt")
 
 
 def test_bad_inputs_are_user_errors():

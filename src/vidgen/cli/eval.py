@@ -1,9 +1,11 @@
 """``vidgen eval CHECKPOINT --metric NAME [options] [data.key=value ...]`` and ``vidgen eval --real A --fake B``.
 
 The test set is built by the dataset registry from the run's own data config
-(``config.json``'s ``"data"``) with the overrides applied. Metrics: ``frames`` for
-predictors (see :mod:`vidgen.metrics.evaluate`); ``fvd{N}_{T}f``, ``kvd{N}_{T}f`` and
-``cond_acc{N}`` for generators and clip VAEs (see :mod:`vidgen.metrics.generative`). Each
+(``config.json``'s ``"data"``) with the overrides applied. The metrics are those registered
+in ``vidgen.registry.METRICS`` (the help lists them with what each needs): one that needs a
+predictor is run on the loaded predictor and the test set (see
+:mod:`vidgen.metrics.evaluate`), one that needs a generator on the loaded generator (see
+:mod:`vidgen.metrics.generative`), one that takes clips on ``--real`` and ``--fake``. Each
 run appends one JSON record to ``RUN_DIR/metric-<name>.jsonl`` (or ``--out FILE``).
 """
 
@@ -18,15 +20,19 @@ from typing import Any
 from vidgen import __version__
 from vidgen import config as cfgmod
 from vidgen.errors import VidgenError
-from vidgen.metrics import evaluate as _protocols  # noqa: F401 (registers the metrics)
-from vidgen.registry import METRICS
+from vidgen.metrics.generative import describe_needs
+from vidgen.metrics.records import append_record
+from vidgen.registry import METRICS, Entry
 
 
-DISTRIBUTION_HELP = (
-    "  fvd{N}_{T}f  Frechet video distance, N real and N generated clips of T frames (fvd2048_16f, fvd256_16f)\n"
-    "  kvd{N}_{T}f  kernel video distance on the same features\n"
-    "  cond_acc{N}  share of N class-conditional samples the evaluator classifies as the class asked for"
-)
+def metrics_help() -> str:
+    """Every registered metric: its name (or name pattern), what it needs, what it measures."""
+    lines = []
+    for entry in METRICS:
+        example = f" (e.g. {entry.meta['example']})" if "example" in entry.meta else ""
+        lines.append(f"  {entry.form:<12} {entry.meta.get('summary', '')}")
+        lines.append(f"  {'':<12}   needs {describe_needs(entry.meta.get('needs', ()))}{example}")
+    return "\n".join(lines)
 
 
 def add_parser(sub) -> None:
@@ -37,8 +43,7 @@ def add_parser(sub) -> None:
                     "data.key=value overrides, or two sets of clips (--real A --fake B: .npy/.npz arrays or\n"
                     "folders of videos). Prints a table and appends a JSON record to RUN_DIR/metric-<metric>.jsonl\n"
                     "or --out.\n\nmetrics:\n"
-                    + "\n".join(f"  {e.name:<11} {e.meta.get('summary', '')}" for e in METRICS) + "\n"
-                    + DISTRIBUTION_HELP + "\n\n"
+                    + metrics_help() + "\n\n"
                     "Detectors (--detector): the I3D files i3d_torchscript.pt (StyleGAN-V) or i3d_pretrained_400.pt\n"
                     "(VideoGPT/TATS), found by path, $VIDGEN_I3D or the cache folder ~/.cache/vidgen/detectors; a\n"
                     "domain-evaluator folder ('vidgen evaluator train'); or a shipped evaluator by name (shapes...).",
@@ -55,7 +60,7 @@ def add_parser(sub) -> None:
                    help="run folder (or its model.safetensors) written by 'vidgen train'")
     p.add_argument("overrides", nargs="*", metavar="data.key=value",
                    help="changes to the run's data config for the test set, e.g. data.seed=1 data.num_clips=1000")
-    p.add_argument("--metric", required=True, help="what to measure: frames, fvd{N}_{T}f, kvd{N}_{T}f, cond_acc{N}")
+    p.add_argument("--metric", required=True, help=f"what to measure: {', '.join(METRICS.names())} (see above)")
     p.add_argument("--real", default=None, help="with --fake: real clips (.npy/.npz array or a folder of videos)")
     p.add_argument("--fake", default=None, help="with --real: generated clips (.npy/.npz array or a folder of videos)")
     p.add_argument("--detector", default=None,
@@ -107,34 +112,42 @@ def build_test_set(meta: dict[str, Any], overrides: list[str], *, frames: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidgen.cli.predict import check_flags, load_predictor
-    from vidgen.io.checkpoint import find_export
-    from vidgen.metrics import generative
+    from vidgen.cli.predict import check_flags
 
     check_flags(args, ("num", "batch_size", "context", "future"))
+    metric = METRICS.get(args.metric)  # an unknown name: the valid ones
     if args.real is not None or args.fake is not None:
-        return run_files(args)
+        return run_files(args, metric)
     if args.checkpoint is None:
         raise VidgenError("vidgen eval needs a run folder, or --real and --fake",
                           hint="e.g. vidgen eval runs/gan --metric fvd256_16f --detector shapes")
-    if generative.is_distribution_metric(args.metric):
-        return run_generative(args)
-    if args.metric not in METRICS.names():
-        generative.parse_name(args.metric)  # raises, naming the forms
-    entry = METRICS.get(args.metric)
-    predictor = load_predictor(args.checkpoint, device=args.device, command=f"--metric {args.metric}")
+    needs = metric.meta.get("needs", ())
+    if "predictor" in needs:
+        return run_predictor_metric(args, metric)
+    if "generator" in needs:
+        return run_generative(args, metric)
+    raise VidgenError(f"{metric.name} scores {describe_needs(needs)}, not a run",
+                      hint=f"vidgen eval --real A --fake B --metric {metric.name}")
+
+
+def run_predictor_metric(args: argparse.Namespace, metric: Entry) -> int:
+    """A metric of a predictor (``frames``) on the run's own (or overridden) test set."""
+    from vidgen.cli.predict import load_predictor
+    from vidgen.io.checkpoint import find_export
+
+    predictor = load_predictor(args.checkpoint, device=args.device, command=f"--metric {metric.name}")
     context = args.context if args.context is not None else predictor.context
     future = args.future if args.future is not None else predictor.future
     dataset, data = build_test_set(predictor.meta, list(args.overrides), frames=context + future,
                                    where=args.checkpoint)
     start = time.perf_counter()
-    results = entry.obj(predictor, dataset, context=context, future=future, num=args.num,
-                        batch_size=args.batch_size, seed=args.seed)
+    results = metric.obj(predictor, dataset, context=context, future=future, num=args.num,
+                         batch_size=args.batch_size, seed=args.seed)
     if results["clips"] < args.num:
         print(f"note: the test set holds {results['clips']} clips, fewer than --num {args.num}", file=sys.stderr)
     meta = predictor.meta
     record = {
-        "metric": args.metric,
+        "metric": metric.name,
         "checkpoint": str(find_export(args.checkpoint).resolve()),
         "model": meta["model"]["name"],
         "step": meta.get("step"),
@@ -147,12 +160,12 @@ def run(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - start, 3),
         "vidgen_version": __version__,
     }
-    out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{args.metric}.jsonl"
-    print(f"{args.metric}: {record['model']} (step {record['step']}) on {results['clips']} clips of {data['name']}, "
+    out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{metric.name}.jsonl"
+    print(f"{metric.name}: {record['model']} (step {record['step']}) on {results['clips']} clips of {data['name']}, "
           f"{context} context -> {future} predicted frames")
-    for label, key, fmt in entry.meta.get("table", ()):
+    for label, key, fmt in metric.meta.get("table", ()):
         print(f"  {label:<14} {fmt.format(results[key]) if key in results else '-'}")
-    print(f"record appended to {generative.append_record(out, record)}")
+    print(f"record appended to {append_record(out, record)}")
     return 0
 
 
@@ -165,35 +178,34 @@ def _print_results(results: dict[str, Any]) -> None:
         print(f"    class {cls:<10} {acc:.3f}")
 
 
-def run_generative(args: argparse.Namespace) -> int:
-    """FVD / KVD / cond_acc of a generator or clip VAE against the run's own (or overridden) data."""
+def run_generative(args: argparse.Namespace, metric: Entry) -> int:
+    """A metric of a generator (FVD, KVD, cond_acc) against the run's own (or overridden) data."""
     import vidgen
     from vidgen.io.checkpoint import find_export
     from vidgen.metrics import generative
 
-    name = generative.parse_name(args.metric)
     model = vidgen.load(args.checkpoint, device=args.device)
     meta = model.meta
-    frames = name.frames or int(model.frames)
+    frames = metric.params.get("frames") or int(model.frames)
     dataset, data = build_test_set(meta, list(args.overrides), frames=frames, where=args.checkpoint)
     start = time.perf_counter()
     results = generative.evaluate_generator(
-        model, name.name, dataset, data_config=data, detector=args.detector, protocol=args.protocol, seed=args.seed,
+        model, metric.name, dataset, data_config=data, detector=args.detector, protocol=args.protocol, seed=args.seed,
         batch_size=args.batch_size, cache_dir=False if args.no_cache else None, progress=sys.stderr.isatty(),
         device=args.device, precision=args.precision)
     record = {
-        "metric": name.name, "checkpoint": str(find_export(args.checkpoint).resolve()), "model": meta["model"]["name"],
+        "metric": metric.name, "checkpoint": str(find_export(args.checkpoint).resolve()), "model": meta["model"]["name"],
         "step": meta.get("step"), "kimg": meta.get("kimg"), "data": data, "seed": args.seed, "results": results,
         "seconds": round(time.perf_counter() - start, 3), "vidgen_version": __version__,
     }
-    print(f"{name.name}: {record['model']} (step {record['step']}) against {data['name']}")
+    print(f"{metric.name}: {record['model']} (step {record['step']}) against {data['name']}")
     _print_results(results)
-    out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{name.name}.jsonl"
-    print(f"record appended to {generative.append_record(out, record)}")
+    out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{metric.name}.jsonl"
+    print(f"record appended to {append_record(out, record)}")
     return 0
 
 
-def run_files(args: argparse.Namespace) -> int:
+def run_files(args: argparse.Namespace, metric: Entry) -> int:
     """``--real A --fake B``: a distance between two sets of clips on disk."""
     from vidgen.metrics import generative
 
@@ -202,7 +214,7 @@ def run_files(args: argparse.Namespace) -> int:
     if args.checkpoint is not None or args.overrides:
         raise VidgenError("give either a run folder or --real/--fake, not both")
     start = time.perf_counter()
-    results = generative.score_files(args.real, args.fake, args.metric, detector=args.detector, protocol=args.protocol,
+    results = generative.score_files(args.real, args.fake, metric.name, detector=args.detector, protocol=args.protocol,
                                      batch_size=args.batch_size, progress=sys.stderr.isatty(), device=args.device,
                                      precision=args.precision)
     record = {"metric": results["metric"], "real": str(Path(args.real).resolve()), "fake": str(Path(args.fake).resolve()),
@@ -210,5 +222,5 @@ def run_files(args: argparse.Namespace) -> int:
     print(f"{results['metric']}: {args.real} vs {args.fake}")
     _print_results(results)
     if args.out:
-        print(f"record appended to {generative.append_record(args.out, record)}")
+        print(f"record appended to {append_record(args.out, record)}")
     return 0

@@ -3,7 +3,7 @@ and ``vidgen evaluator show PATH``
 
 A domain evaluator is a small video classifier trained on a labelled dataset; its features
 are a Fréchet space for that domain and its predictions score class-conditional samples
-(see :mod:`vidgen.metrics.evaluator`).
+(see :mod:`vidgen.metrics.evaluator` and :mod:`vidgen.metrics.evaluator_train`).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def _command(args: argparse.Namespace) -> str:
 def run_train(args: argparse.Namespace) -> int:
     import torch
 
-    from vidgen.metrics.evaluator import train_evaluator
+    from vidgen.metrics.evaluator_train import train_evaluator
 
     for flag in ("steps", "batch_size", "resolution", "frames", "feature_dim", "threads"):
         value = getattr(args, flag)

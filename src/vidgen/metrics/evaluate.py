@@ -1,9 +1,10 @@
-"""Evaluation protocols: a model, a test set and a metric -> one JSON-able result.
+"""The ``frames`` metric: a predictor, a test set -> frame metrics of its predictions, one JSON-able result.
 
-Each protocol is registered in ``vidgen.registry.METRICS`` under the name ``vidgen eval
---metric`` takes, with ``needs`` (the kind of model it scores), ``summary`` (for the help)
-and ``table`` (the rows ``vidgen eval`` prints). ``frames`` streams a predictor over a
-test set through :class:`~vidgen.metrics.frame.FrameMetrics`::
+It is registered in ``vidgen.registry.METRICS`` under the name ``vidgen eval --metric``
+takes, with ``needs`` (a predictor and a test set), ``summary`` (for the help) and
+``table`` (the rows ``vidgen eval`` prints); the metrics of generated clips are in
+:mod:`vidgen.metrics.generative`. ``frames`` streams a predictor over a test set through
+:class:`~vidgen.metrics.frame.FrameMetrics`::
 
     from vidgen.metrics.evaluate import evaluate_predictor
     result = evaluate_predictor(vidgen.load("runs/convlstm"), test_set, context=10, future=10, num=1000)
@@ -20,8 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from vidgen.api import VideoPredictor, check_count, run_predictor
+from vidgen.convert import check_count
 from vidgen.errors import VidgenError
+from vidgen.inference import run_predictor  # the one runner of predictor networks (no vidgen.api)
 from vidgen.metrics.frame import SSIM_WINDOW, FrameMetrics
 from vidgen.registry import METRICS
 
@@ -31,10 +33,10 @@ FRAMES_TABLE = (("MSE per frame", "mse", "{:.4f}"), ("MAE per frame", "mae", "{:
                 ("PSNR", "psnr", "{:.2f} dB"), ("MSE per pixel", "mse_pixel", "{:.6f}"))
 
 
-@METRICS.register("frames", needs="predictor", table=FRAMES_TABLE,
+@METRICS.register("frames", needs=("predictor", "test set"), table=FRAMES_TABLE,
                   summary="MSE, MAE (per frame), SSIM and PSNR of predicted future frames")
 def evaluate_predictor(
-    predictor: VideoPredictor | nn.Module,
+    predictor: Any,
     dataset: Any,
     *,
     context: int | None = None,
@@ -51,7 +53,7 @@ def evaluate_predictor(
     ``batch_size``; nothing but per-frame sums is kept.
 
     Args:
-        predictor: a :class:`~vidgen.api.VideoPredictor` (or an svg :class:`~vidgen.api.VideoVAE`)
+        predictor: a loaded model that predicts (``vidgen.load``: its network is ``.model``)
             or a module with the predictor interface (``model(context, future=n, generator=g)``),
             run in eval mode on its own device.
         dataset: a map-style dataset of ``{"video": float [T, C, H, W] in [-1, 1]}`` items.

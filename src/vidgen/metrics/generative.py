@@ -1,19 +1,27 @@
-"""Scoring generative models against real clips: FVD, KVD and ``cond_acc``.
+"""The metrics of generated clips, by name: FVD, KVD and ``cond_acc`` of a generator, a sampler or two clip files.
 
-The Fréchet machinery (detectors, protocols, streaming statistics, the distance itself) is
-in :mod:`vidgen.metrics.fvd`; this module feeds it clips: generated ones from a model,
-real ones from a dataset or from files, and writes the record.
-
-Metric names (:func:`parse_name`):
+Every metric is registered in ``vidgen.registry.METRICS`` by name or name pattern, with what
+it ``needs`` and a one-line ``summary`` (``vidgen eval --help`` lists them); the registry
+parses a name into its parameters (``METRICS.get("fvd2048_16f").params == {"clips": 2048,
+"frames": 16}``). The built-in ones:
 
 - ``fvd{N}_{T}f`` (e.g. ``fvd2048_16f``, ``fvd256_16f``): Fréchet distance of the
-  detector's features of ``N`` real and ``N`` generated clips of ``T`` frames;
+  detector's features of ``N`` real and ``N`` generated clips of ``T`` frames
+  (:mod:`vidgen.metrics.fvd`);
 - ``kvd{N}_{T}f``: the kernel (MMD) distance on the same features;
 - ``cond_acc{N}`` (or ``cond_acc``: 1000 clips): the share of ``N`` class-conditional
-  samples that a domain evaluator classifies as the class asked for.
+  samples that a domain evaluator classifies as the class asked for (:mod:`vidgen.metrics.cond_acc`);
+- ``frames``: MSE, MAE, SSIM and PSNR of a predictor's frames (:mod:`vidgen.metrics.evaluate`).
+
+``needs`` words (:data:`NEEDS`): what a metric scores (``generator``, ``predictor``, ``clips``:
+two sets of clips in files) and what else it takes (``detector``, ``evaluator``,
+``classes``, ``test set``). A metric that needs a ``generator`` is called as
+``obj(entry, sample, **options)`` with ``sample(seed, n, frames) -> float [n, T, C, H, W]``
+(:func:`score_sampler` does it, for ``vidgen eval``, ``train.metrics`` and the API); one
+that needs a ``predictor`` as ``obj(predictor, dataset, **options)``.
 
 The detector is an I3D file (``i3d_pretrained_400.pt`` / ``i3d_torchscript.pt``, see
-:func:`vidgen.metrics.fvd.load_detector`), a domain-evaluator folder, or the name of a
+:func:`vidgen.metrics.detectors.load_detector`), a domain-evaluator folder, or the name of a
 shipped evaluator (``shapes``...). Generated clip ``i`` uses seed ``seed + i`` (and, for a
 conditional model, class ``(seed + i) mod classes``), so a score is reproducible and does
 not depend on the batch size or the number of processes. Under ``torchrun`` every process
@@ -29,9 +37,6 @@ Python::
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -39,95 +44,98 @@ import numpy as np
 import torch
 
 from vidgen.errors import ConfigError, VidgenError
+from vidgen.metrics import fvd
+from vidgen.metrics.detectors import resolve_detector
+from vidgen.metrics.records import append_record
+from vidgen.metrics.stats import rank_block
+from vidgen.registry import METRICS, Entry
+
+__all__ = ["NEEDS", "MetricName", "SampleFn", "append_record", "dataset_clips", "describe_needs", "evaluate_generator",
+           "generated_clips", "load_clips", "model_sampler", "parse_name", "score_distance", "score_files",
+           "score_sampler"]
 
 # how a model is asked for clips: (first seed, count, frames or None) -> float [count, T, C, H, W]
 SampleFn = Callable[[int, int, "int | None"], torch.Tensor]
 
-_NAME = re.compile(r"^(fvd|kvd)(\d+)_(\d+)f$|^(cond_acc)(\d*)$")
-DEFAULT_COND_ACC_CLIPS = 1000
+# what a metric's ``needs`` may name: what it scores, then what else it takes
+NEEDS = {
+    "generator": "a model that generates clips (GAN, clip VAE)",
+    "predictor": "a frame predictor",
+    "clips": "two sets of clips in files (--real, --fake)",
+    "classes": "a class-conditional model",
+    "detector": "a feature detector (--detector: I3D file, evaluator)",
+    "evaluator": "a domain evaluator (--detector)",
+    "test set": "a test set (the run's data config)",
+}
+_SOURCES = ("generator", "predictor", "clips")
+
+
+def describe_needs(needs: Any) -> str:
+    """``("generator", "clips", "detector")`` -> ``"a generator or two sets of clips; a detector"`` (for help)."""
+    short = {"generator": "a generator", "predictor": "a predictor", "clips": "two sets of clips",
+             "detector": "a detector", "evaluator": "an evaluator", "test set": "a test set"}
+    sources = [short.get(n, n) for n in needs if n in _SOURCES]
+    if "classes" in needs:  # classes asked for: of the model that generates
+        sources = ["a class-conditional generator" if n == "a generator" else n for n in sources]
+    rest = [short.get(n, n) for n in needs if n not in _SOURCES and n != "classes"]
+    return "; ".join(([" or ".join(sources)] if sources else []) + rest)
 
 
 class MetricName(NamedTuple):
-    """A parsed metric name: ``kind`` (fvd, kvd, cond_acc), ``clips`` and ``frames`` (None for cond_acc)."""
+    """A parsed metric name: ``kind`` (fvd, kvd, cond_acc, frames), ``clips`` and ``frames`` (None when not set)."""
 
     name: str
     kind: str
-    clips: int
+    clips: int | None
     frames: int | None
 
 
 def parse_name(name: str) -> MetricName:
-    """``fvd2048_16f`` -> ``MetricName("fvd2048_16f", "fvd", 2048, 16)``; errors name the forms."""
-    m = _NAME.match(str(name).strip())
-    if not m:
-        raise ConfigError(f"unknown metric {name!r}",
-                          hint="metrics: fvd{N}_{T}f or kvd{N}_{T}f (N clips of T frames, e.g. fvd2048_16f, "
-                               "fvd256_16f, kvd256_16f), cond_acc{N} (e.g. cond_acc1000), frames (predictors)")
-    if m.group(1):
-        clips, frames = int(m.group(2)), int(m.group(3))
-        if clips < 2 or frames < 1:
-            raise ConfigError(f"metric {name!r}: needs at least 2 clips of at least 1 frame")
-        return MetricName(m.group(0), m.group(1), clips, frames)
-    clips = int(m.group(5)) if m.group(5) else DEFAULT_COND_ACC_CLIPS
-    if clips < 1:
-        raise ConfigError(f"metric {name!r}: needs at least 1 clip")
-    return MetricName(m.group(0), "cond_acc", clips, None)
+    """``fvd2048_16f`` -> ``MetricName("fvd2048_16f", "fvd", 2048, 16)``, as ``METRICS.get`` parses it."""
+    entry = METRICS.get(name)
+    return MetricName(entry.name, entry.form.split("{")[0], entry.params.get("clips"), entry.params.get("frames"))
 
 
-def is_distribution_metric(name: str) -> bool:
-    """Whether ``name`` is one of this module's metrics (not, e.g., ``frames``)."""
-    return bool(_NAME.match(str(name).strip()))
+def _needs(entry: Entry, what: str) -> None:
+    """``entry`` must score ``what`` (``generator``, ``clips``): else an error that says what it needs."""
+    needs = entry.meta.get("needs", ())
+    if what not in needs:
+        scores = {"generator": "generated clips", "clips": "two sets of clips", "predictor": "predictions"}[what]
+        raise VidgenError(f"{entry.name} does not score {scores}: it needs {describe_needs(needs)}",
+                          hint="metrics that do: "
+                               + ", ".join(e.form for e in METRICS if what in e.meta.get("needs", ())))
 
 
-# ----------------------------------------------------------------------------- detectors
+# ----------------------------------------------------------------------------- models
 
 
-def resolve_detector(spec: Any = None, *, protocol: str | None = None, device: str | torch.device = "cpu",
-                     precision: str = "fp32") -> Any:
-    """A :class:`~vidgen.metrics.fvd.Detector` from a path, a shipped evaluator's name, or a detector.
+def model_sampler(model: Any, *, frames_needed: int | None = None) -> tuple[SampleFn, int | None]:
+    """``(sample function, frames to ask for)`` for a loaded model whose ``capabilities`` include ``generate``.
 
-    ``None`` looks for the I3D file (``$VIDGEN_I3D``, then the cache folder); the error says
-    which file to get and where.
+    Such a model has ``sample(n, *, seed, batch_size, frames=None)``, ``frames`` (its
+    training length) and ``any_length``: a model trained on shorter clips than the metric
+    needs is asked for longer ones only when it can make any length; otherwise that is an error.
     """
-    from vidgen.metrics import fvd
+    if "generate" not in getattr(model, "capabilities", ()):
+        raise VidgenError(f"{type(model).__name__} does not generate clips from noise",
+                          hint="distribution metrics score GANs and VAEs; score predictors with --metric frames")
+    trained = int(model.frames)
+    ask = None
+    if frames_needed is not None and frames_needed > trained:
+        if not getattr(model, "any_length", False):
+            name = (getattr(model, "meta", None) or {}).get("model", {}).get("name", type(model).__name__)
+            raise VidgenError(f"the metric needs clips of {frames_needed} frames, this {name} makes {trained}",
+                              hint=f"use a metric of {trained} frames (e.g. fvd2048_{trained}f), or a model that "
+                                   "samples any length (mocogan, styleganv)")
+        ask = frames_needed
 
-    if isinstance(spec, fvd.Detector):
-        return spec
-    if spec is not None:
-        from vidgen.metrics.evaluator import shipped_evaluators
+    def sample(seed: int, n: int, frames: int | None) -> torch.Tensor:
+        return model.sample(n, seed=seed, frames=frames, batch_size=n)
 
-        if str(spec) in shipped_evaluators() and not Path(str(spec)).exists():
-            from vidgen.metrics.evaluator import find_evaluator
-
-            spec = find_evaluator(str(spec))
-    return fvd.load_detector(spec, protocol or fvd.DEFAULT_PROTOCOL, device=device, precision=precision)
-
-
-def load_evaluator_for(spec: Any, *, device: str | torch.device = "cpu") -> Any:
-    """The domain evaluator ``cond_acc`` needs: a folder, a shipped name, or a loaded evaluator."""
-    from vidgen.metrics.evaluator import load_evaluator
-
-    if spec is None:
-        raise VidgenError("cond_acc needs a domain evaluator to classify the samples",
-                          hint="pass --detector NAME (a shipped evaluator, e.g. shapes) or a folder written by "
-                               "'vidgen evaluator train'")
-    if isinstance(spec, torch.nn.Module):
-        return spec
-    return load_evaluator(str(spec), device=device)
+    return sample, ask
 
 
 # ----------------------------------------------------------------------------- clip sources
-
-
-def _rank_block(num: int) -> tuple[int, int]:
-    """``(start, count)`` of this process's contiguous share of ``num`` clips (all of them alone)."""
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()):
-        return 0, num
-    world, rank = dist.get_world_size(), dist.get_rank()
-    base, extra = divmod(num, world)
-    return rank * base + min(rank, extra), base + (1 if rank < extra else 0)
 
 
 def dataset_clips(dataset: Any, num: int, *, batch_size: int = 16) -> Iterator[torch.Tensor]:
@@ -135,7 +143,7 @@ def dataset_clips(dataset: Any, num: int, *, batch_size: int = 16) -> Iterator[t
     if len(dataset) < num:
         raise VidgenError(f"the real set holds {len(dataset)} clips, the metric needs {num}",
                           hint="use a metric with fewer clips (e.g. fvd256_16f) or a bigger set (data.num_clips=...)")
-    start, count = _rank_block(num)
+    start, count = rank_block(num)
     for i in range(start, start + count, batch_size):
         yield torch.stack([dataset[j]["video"] for j in range(i, min(i + batch_size, start + count))])
 
@@ -143,45 +151,41 @@ def dataset_clips(dataset: Any, num: int, *, batch_size: int = 16) -> Iterator[t
 def generated_clips(sample: SampleFn, num: int, *, seed: int = 0, frames: int | None = None,
                     batch_size: int = 16) -> Iterator[torch.Tensor]:
     """This process's share of clips ``seed .. seed + num - 1`` from ``sample``, in batches."""
-    start, count = _rank_block(num)
+    start, count = rank_block(num)
     for i in range(start, start + count, batch_size):
         yield sample(seed + i, min(batch_size, start + count - i), frames)
 
 
-def model_sampler(model: Any, *, frames_needed: int | None = None) -> tuple[SampleFn, int | None]:
-    """``(sample function, frames to ask for)`` for a loaded generator or clip VAE.
+# ----------------------------------------------------------------------------- fvd, kvd
 
-    A model trained on shorter clips than the metric needs is asked for longer ones only
-    when it can make any length (``any_length``); otherwise that is an error.
-    """
-    from vidgen.api import VideoGenerator, VideoVAE
 
-    if isinstance(model, VideoGenerator):
-        trained = int(model.frames)
-        ask = None
-        if frames_needed is not None and frames_needed > trained:
-            if not model.any_length:
-                raise VidgenError(f"the metric needs clips of {frames_needed} frames, this {model.meta['model']['name']} "
-                                  f"makes {trained}",
-                                  hint=f"use a metric of {trained} frames (e.g. fvd2048_{trained}f), or a model that "
-                                       f"samples any length (mocogan, styleganv)")
-            ask = frames_needed
+def _clips_and_frames(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    if params["clips"] < 2 or params["frames"] < 1:
+        raise ConfigError(f"metric {name!r}: needs at least 2 clips of at least 1 frame",
+                          hint="write fvd{clips}_{frames}f or kvd{clips}_{frames}f, e.g. fvd2048_16f, fvd256_16f")
+    return params
 
-        def sample(seed: int, n: int, frames: int | None) -> torch.Tensor:
-            return model.sample(n, seed=seed, frames=frames, batch_size=n)
 
-        return sample, ask
-    if isinstance(model, VideoVAE):
-        if frames_needed is not None and frames_needed > int(model.frames):
-            raise VidgenError(f"the metric needs clips of {frames_needed} frames, this VAE makes {model.frames}",
-                              hint=f"use a metric of {model.frames} frames")
-
-        def sample_vae(seed: int, n: int, frames: int | None) -> torch.Tensor:
-            return model.sample(n, seed=seed, batch_size=n)
-
-        return sample_vae, None
-    raise VidgenError(f"{type(model).__name__} does not generate clips from noise",
-                      hint="distribution metrics score GANs and VAEs; score predictors with --metric frames")
+@METRICS.register("fvd{N}_{T}f", pattern=r"fvd(?P<clips>\d+)_(?P<frames>\d+)f", parse=_clips_and_frames,
+                  needs=("generator", "clips", "detector"), compute=fvd.compute_fvd, example="fvd2048_16f",
+                  summary="Frechet video distance of detector features of N real and N generated clips of T frames")
+@METRICS.register("kvd{N}_{T}f", pattern=r"kvd(?P<clips>\d+)_(?P<frames>\d+)f", parse=_clips_and_frames,
+                  needs=("generator", "clips", "detector"), compute=fvd.compute_kvd, example="kvd2048_16f",
+                  summary="kernel video distance (polynomial MMD) on the same features")
+def score_distance(metric: Entry, sample: SampleFn, *, real: Any, data_config: dict[str, Any] | None = None,
+                   detector: Any = None, protocol: str | None = None, seed: int = 0, batch_size: int = 16,
+                   ask_frames: int | None = None, cache_dir: Any = None, progress: bool = True,
+                   device: str | torch.device = "cpu", precision: str = "fp32", **_: Any) -> dict[str, Any]:
+    """FVD / KVD (``metric.meta["compute"]``) of ``sample``'s clips against the first clips of the dataset ``real``."""
+    det = resolve_detector(detector, protocol=protocol, device=device, precision=precision)
+    clips, frames = metric.params["clips"], metric.params["frames"]
+    # each process feeds its own block of clips; fvd counts, merges and caches the statistics
+    real_clips = dataset_clips(real, clips, batch_size=batch_size)
+    fake_clips = generated_clips(sample, clips, seed=seed, frames=ask_frames, batch_size=batch_size)
+    no_cache = data_config is None or cache_dir is False
+    return metric.meta["compute"](real_clips, fake_clips, det, num_clips=clips, frames=frames, batch_size=batch_size,
+                                  progress=progress, metric=metric.name, real_cache=None if no_cache else data_config,
+                                  cache_dir=None if cache_dir in (None, True, False) else cache_dir)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -192,95 +196,49 @@ def score_sampler(sample: SampleFn, metric: str, *, real: Any, data_config: dict
                   ask_frames: int | None = None, class_names: Any = None, num_classes: int = 0,
                   cache_dir: Any = None, progress: bool = True, device: str | torch.device = "cpu",
                   precision: str = "fp32") -> dict[str, Any]:
-    """Score the clips of ``sample`` with ``metric`` against the real set ``real`` (a dataset).
+    """Score the clips of ``sample`` with the registered ``metric`` (one that needs a generator).
+
+    Args:
+        sample: ``sample(seed, n, frames) -> float [n, T, C, H, W]`` in ``[-1, 1]``.
+        real: the real set (a dataset of ``{"video": [T, C, H, W]}`` items), for FVD / KVD.
+        data_config: the real set's config (a dict); keys the on-disk cache of its statistics.
+        detector: what :func:`resolve_detector` (FVD, KVD) or :func:`load_evaluator_for`
+            (``cond_acc``) takes.
+        protocol, precision, device: the detector's.
+        seed: generated clip ``i`` uses seed ``seed + i``.
+        ask_frames: the frames to ask ``sample`` for (None: the model's own length).
+        class_names, num_classes: the classes a conditional model is asked for (``cond_acc``).
+        cache_dir: the statistics cache (None: the default folder; False: no cache).
 
     Returns the metric's result: ``{"metric", "value", ...}`` with the detector's name,
     protocol and sha256 for Fréchet/kernel metrics, and the per-class accuracy for ``cond_acc``.
     """
-    from vidgen.metrics import fvd
-
-    name = parse_name(metric)
-    if name.kind == "cond_acc":
-        if num_classes < 1:
-            raise VidgenError("cond_acc scores class-conditional models; this one is unconditional (or its "
-                              "categories, model.info_classes, were learned without labels)",
-                              hint="train with model.conditional=true, or use an fvd/kvd metric")
-        evaluator = load_evaluator_for(detector, device=device)
-        return _cond_acc(sample, evaluator, name, seed=seed, batch_size=batch_size, num_classes=num_classes,
-                         class_names=class_names)
-    det = resolve_detector(detector, protocol=protocol, device=device, precision=precision)
-    # each process feeds its own block of clips; fvd counts, merges and caches the statistics
-    real_clips = dataset_clips(real, name.clips, batch_size=batch_size)
-    fake_clips = generated_clips(sample, name.clips, seed=seed, frames=ask_frames, batch_size=batch_size)
-    no_cache = data_config is None or cache_dir is False
-    fn = fvd.compute_fvd if name.kind == "fvd" else fvd.compute_kvd
-    return fn(real_clips, fake_clips, det, num_clips=name.clips, frames=name.frames, batch_size=batch_size,
-              progress=progress, metric=name.name, real_cache=None if no_cache else data_config,
-              cache_dir=None if cache_dir in (None, True, False) else cache_dir)
-
-
-def _cond_acc(sample: SampleFn, evaluator: Any, name: MetricName, *, seed: int, batch_size: int, num_classes: int,
-              class_names: Any) -> dict[str, Any]:
-    """Clip ``seed + i`` is asked for class ``(seed + i) mod num_classes``; the evaluator says which it got."""
-    start, count = _rank_block(name.clips)
-    asked, got = [], []
-    for i in range(start, start + count, batch_size):
-        n = min(batch_size, start + count - i)
-        labels = torch.arange(seed + i, seed + i + n) % num_classes
-        videos = sample(seed + i, n, None)
-        device = next(evaluator.parameters()).device
-        with torch.inference_mode():
-            got.append(evaluator.classify(videos.to(device)).argmax(1).cpu())
-        asked.append(labels)
-    asked_t, got_t = torch.cat(asked), torch.cat(got)
-    mapping = _class_map(evaluator, class_names, num_classes)
-    hits = (got_t == mapping[asked_t]).long()
-    per_class = torch.zeros(num_classes, 2, dtype=torch.long)  # [class, (hits, clips)]
-    per_class.index_add_(0, asked_t, torch.stack([hits, torch.ones_like(hits)], 1))
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(per_class)
-    value = float(per_class[:, 0].sum() / per_class[:, 1].sum().clamp(min=1))
-    names = list(class_names) if class_names else [str(k) for k in range(num_classes)]
-    # vidgen.metrics.evaluator.cond_acc gives the same number for clips already generated; this
-    # one streams, keeps the per-class split and sums over processes
-    return {"metric": name.name, "value": value, "clips": int(per_class[:, 1].sum()),
-            "per_class": {names[k]: float(per_class[k, 0] / per_class[k, 1].clamp(min=1))
-                          for k in range(num_classes)},
-            "detector": getattr(evaluator, "name", "evaluator"), "detector_sha256": getattr(evaluator, "sha256", None)}
-
-
-def _class_map(evaluator: Any, class_names: Any, num_classes: int) -> torch.Tensor:
-    """The evaluator's class index of each generator class (matched by name when both have names)."""
-    ev_names = list(getattr(evaluator, "class_names", []) or [])
-    if class_names and ev_names:
-        missing = [c for c in class_names if c not in ev_names]
-        if missing:
-            raise VidgenError(f"cond_acc: the evaluator {getattr(evaluator, 'name', '')!r} does not know the classes "
-                              f"{missing} (it knows {ev_names})",
-                              hint="use an evaluator trained on the generator's dataset")
-        return torch.tensor([ev_names.index(c) for c in class_names])
-    return torch.arange(num_classes)
+    entry = METRICS.get(metric)
+    _needs(entry, "generator")
+    return entry.obj(entry, sample, real=real, data_config=data_config, detector=detector, protocol=protocol,
+                     seed=seed, batch_size=batch_size, ask_frames=ask_frames, class_names=class_names,
+                     num_classes=num_classes, cache_dir=cache_dir, progress=progress, device=device,
+                     precision=precision)
 
 
 def evaluate_generator(model: Any, metric: str, dataset: Any, *, data_config: dict[str, Any] | None = None,
                        detector: Any = None, protocol: str | None = None, seed: int = 0, batch_size: int = 16,
                        cache_dir: Any = None, progress: bool = True, device: str | torch.device = "cpu",
                        precision: str = "fp32") -> dict[str, Any]:
-    """Score a loaded GAN generator or clip VAE (``vidgen.load(...)``) on ``metric`` against ``dataset``.
+    """Score a loaded model that generates clips (``vidgen.load(...)``) on ``metric`` against ``dataset``.
 
     ``data_config`` (the dataset's config as a dict) keys the on-disk cache of the real
     statistics; without it nothing is cached. See :func:`score_sampler` for the rest.
     """
-    name = parse_name(metric)
-    sample, ask = model_sampler(model, frames_needed=name.frames)
-    return score_sampler(sample, metric, real=dataset, data_config=data_config, detector=detector, protocol=protocol,
-                         seed=seed, batch_size=batch_size, ask_frames=ask, class_names=getattr(model, "class_names", None),
+    entry = METRICS.get(metric)
+    _needs(entry, "generator")
+    sample, ask = model_sampler(model, frames_needed=entry.params.get("frames"))
+    return score_sampler(sample, entry.name, real=dataset, data_config=data_config, detector=detector,
+                         protocol=protocol, seed=seed, batch_size=batch_size, ask_frames=ask,
+                         class_names=getattr(model, "class_names", None),
                          # an InfoGAN's categories are sampled as classes but name none of the data's
                          num_classes=0 if getattr(model, "info_classes", 0) else int(getattr(model, "num_classes", 0)),
-                         cache_dir=cache_dir, progress=progress,
-                         device=device, precision=precision)
+                         cache_dir=cache_dir, progress=progress, device=device, precision=precision)
 
 
 # ----------------------------------------------------------------------------- clips from files
@@ -361,31 +319,30 @@ def _as_clips(array: np.ndarray, where: str, frames: int | None) -> torch.Tensor
     return x.contiguous()
 
 
+class _Clips:
+    """Clips ``[N, T, C, H, W]`` seen as a dataset of ``{"video": clip}`` items."""
+
+    def __init__(self, clips: torch.Tensor):
+        self.clips = clips
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"video": self.clips[i]}
+
+
 def score_files(real: str | Path, fake: str | Path, metric: str, *, detector: Any = None, protocol: str | None = None,
                 batch_size: int = 16, progress: bool = True, device: str | torch.device = "cpu",
                 precision: str = "fp32") -> dict[str, Any]:
-    """``fvd``/``kvd`` between the clips in two files or folders (see :func:`load_clips`)."""
-    from vidgen.metrics import fvd
-
-    name = parse_name(metric)
-    if name.kind == "cond_acc":
-        raise VidgenError("cond_acc scores a conditional model (it needs the classes asked for)",
-                          hint="run vidgen eval RUN_DIR --metric cond_acc --detector EVALUATOR")
-    a, b = (load_clips(p, frames=name.frames) for p in (real, fake))
-    det = resolve_detector(detector, protocol=protocol, device=device, precision=precision)
-    fn = fvd.compute_fvd if name.kind == "fvd" else fvd.compute_kvd
-    return fn(a, b, det, num_clips=name.clips, frames=name.frames, batch_size=batch_size, progress=progress,
-              metric=name.name)
-
-
-def append_record(path: str | Path, record: dict[str, Any]) -> Path:
-    """Append ``record`` (plus a UTC time) as one JSON line to ``path``; a clear error if it cannot."""
-    path = Path(path)
-    record = {**record, "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as f:
-            f.write(json.dumps(record, default=str) + "\n")
-    except OSError as e:
-        raise VidgenError(f"could not write {path}: {e.strerror or e}", hint="pass --out FILE somewhere writable") from None
-    return path
+    """A metric that compares two sets of clips (``fvd``, ``kvd``) on the clips in two files or
+    folders (see :func:`load_clips`): the first N of each, as :func:`score_sampler` scores a model."""
+    entry = METRICS.get(metric)
+    _needs(entry, "clips")
+    frames = entry.params.get("frames")
+    a, b = (load_clips(p, frames=frames) for p in (real, fake))
+    if len(b) < entry.params["clips"]:
+        raise VidgenError(f"only {len(b)} generated clips were available, the metric needs {entry.params['clips']}",
+                          hint="score more clips or pick a metric with fewer clips (e.g. fvd256_16f)")
+    return entry.obj(entry, lambda seed, n, _frames: b[seed:seed + n], real=_Clips(a), detector=detector,
+                     protocol=protocol, batch_size=batch_size, progress=progress, device=device, precision=precision)
