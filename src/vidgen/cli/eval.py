@@ -122,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
         raise VidgenError("vidgen eval needs a run folder, or --real and --fake",
                           hint="e.g. vidgen eval runs/gan --metric fvd256_16f --detector shapes")
     needs = metric.meta.get("needs", ())
-    if "predictor" in needs:
+    if "predict" in needs:
         return run_predictor_metric(args, metric)
-    if "generator" in needs:
+    if "generate" in needs:
         return run_generative(args, metric)
     raise VidgenError(f"{metric.name} scores {describe_needs(needs)}, not a run",
                       hint=f"vidgen eval --real A --fake B --metric {metric.name}")

@@ -169,7 +169,7 @@ def _parse(name: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 @METRICS.register("cond_acc{N}", pattern=r"cond_acc(?P<clips>\d*)", parse=_parse,
-                  needs=("generator", "classes", "evaluator"), example="cond_acc1000",
+                  needs=("generate", "class", "evaluator"), example="cond_acc1000",
                   summary="share of N class-conditional samples (cond_acc: 1000) that a domain evaluator "
                           "classifies as the class asked for")
 def score_cond_acc(metric: Any, sample: Callable[[int, int, Any], torch.Tensor], *, detector: Any = None,

@@ -33,7 +33,7 @@ FRAMES_TABLE = (("MSE per frame", "mse", "{:.4f}"), ("MAE per frame", "mae", "{:
                 ("PSNR", "psnr", "{:.2f} dB"), ("MSE per pixel", "mse_pixel", "{:.6f}"))
 
 
-@METRICS.register("frames", needs=("predictor", "test set"), table=FRAMES_TABLE,
+@METRICS.register("frames", needs=("predict", "test set"), table=FRAMES_TABLE,
                   summary="MSE, MAE (per frame), SSIM and PSNR of predicted future frames")
 def evaluate_predictor(
     predictor: Any,

@@ -57,27 +57,28 @@ __all__ = ["NEEDS", "MetricName", "SampleFn", "append_record", "dataset_clips", 
 # how a model is asked for clips: (first seed, count, frames or None) -> float [count, T, C, H, W]
 SampleFn = Callable[[int, int, "int | None"], torch.Tensor]
 
-# what a metric's ``needs`` may name: what it scores, then what else it takes
+# what a metric's ``needs`` may name: what it scores (a model capability, vidgen.family.CAPABILITIES,
+# or clips in files), then what else it takes
 NEEDS = {
-    "generator": "a model that generates clips (GAN, clip VAE)",
-    "predictor": "a frame predictor",
+    "generate": "a model that generates clips (GAN, clip VAE)",
+    "predict": "a frame predictor",
     "clips": "two sets of clips in files (--real, --fake)",
-    "classes": "a class-conditional model",
+    "class": "a class-conditional model",
     "detector": "a feature detector (--detector: I3D file, evaluator)",
     "evaluator": "a domain evaluator (--detector)",
     "test set": "a test set (the run's data config)",
 }
-_SOURCES = ("generator", "predictor", "clips")
+_SOURCES = ("generate", "predict", "clips")
 
 
 def describe_needs(needs: Any) -> str:
-    """``("generator", "clips", "detector")`` -> ``"a generator or two sets of clips; a detector"`` (for help)."""
-    short = {"generator": "a generator", "predictor": "a predictor", "clips": "two sets of clips",
+    """``("generate", "clips", "detector")`` -> ``"a generator or two sets of clips; a detector"`` (for help)."""
+    short = {"generate": "a generator", "predict": "a predictor", "clips": "two sets of clips",
              "detector": "a detector", "evaluator": "an evaluator", "test set": "a test set"}
     sources = [short.get(n, n) for n in needs if n in _SOURCES]
-    if "classes" in needs:  # classes asked for: of the model that generates
+    if "class" in needs:  # classes asked for: of the model that generates
         sources = ["a class-conditional generator" if n == "a generator" else n for n in sources]
-    rest = [short.get(n, n) for n in needs if n not in _SOURCES and n != "classes"]
+    rest = [short.get(n, n) for n in needs if n not in _SOURCES and n != "class"]
     return "; ".join(([" or ".join(sources)] if sources else []) + rest)
 
 
@@ -100,7 +101,7 @@ def _needs(entry: Entry, what: str) -> None:
     """``entry`` must score ``what`` (``generator``, ``clips``): else an error that says what it needs."""
     needs = entry.meta.get("needs", ())
     if what not in needs:
-        scores = {"generator": "generated clips", "clips": "two sets of clips", "predictor": "predictions"}[what]
+        scores = {"generate": "generated clips", "clips": "two sets of clips", "predict": "predictions"}[what]
         raise VidgenError(f"{entry.name} does not score {scores}: it needs {describe_needs(needs)}",
                           hint="metrics that do: "
                                + ", ".join(e.form for e in METRICS if what in e.meta.get("needs", ())))
@@ -167,10 +168,10 @@ def _clips_and_frames(name: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 @METRICS.register("fvd{N}_{T}f", pattern=r"fvd(?P<clips>\d+)_(?P<frames>\d+)f", parse=_clips_and_frames,
-                  needs=("generator", "clips", "detector"), compute=fvd.compute_fvd, example="fvd2048_16f",
+                  needs=("generate", "clips", "detector"), compute=fvd.compute_fvd, example="fvd2048_16f",
                   summary="Frechet video distance of detector features of N real and N generated clips of T frames")
 @METRICS.register("kvd{N}_{T}f", pattern=r"kvd(?P<clips>\d+)_(?P<frames>\d+)f", parse=_clips_and_frames,
-                  needs=("generator", "clips", "detector"), compute=fvd.compute_kvd, example="kvd2048_16f",
+                  needs=("generate", "clips", "detector"), compute=fvd.compute_kvd, example="kvd2048_16f",
                   summary="kernel video distance (polynomial MMD) on the same features")
 def score_distance(metric: Entry, sample: SampleFn, *, real: Any, data_config: dict[str, Any] | None = None,
                    detector: Any = None, protocol: str | None = None, seed: int = 0, batch_size: int = 16,
@@ -214,7 +215,7 @@ def score_sampler(sample: SampleFn, metric: str, *, real: Any, data_config: dict
     protocol and sha256 for Fréchet/kernel metrics, and the per-class accuracy for ``cond_acc``.
     """
     entry = METRICS.get(metric)
-    _needs(entry, "generator")
+    _needs(entry, "generate")
     return entry.obj(entry, sample, real=real, data_config=data_config, detector=detector, protocol=protocol,
                      seed=seed, batch_size=batch_size, ask_frames=ask_frames, class_names=class_names,
                      num_classes=num_classes, cache_dir=cache_dir, progress=progress, device=device,
@@ -231,7 +232,7 @@ def evaluate_generator(model: Any, metric: str, dataset: Any, *, data_config: di
     statistics; without it nothing is cached. See :func:`score_sampler` for the rest.
     """
     entry = METRICS.get(metric)
-    _needs(entry, "generator")
+    _needs(entry, "generate")
     sample, ask = model_sampler(model, frames_needed=entry.params.get("frames"))
     return score_sampler(sample, entry.name, real=dataset, data_config=data_config, detector=detector,
                          protocol=protocol, seed=seed, batch_size=batch_size, ask_frames=ask,

@@ -39,8 +39,8 @@ class MetricScorer:
         for metric in map(METRICS.get, self.tc.metrics):
             needs = metric.meta.get("needs", ())
             clips, frames = metric.params.get("clips"), metric.params.get("frames")
-            if "generator" not in needs:
-                scored = [e.form for e in METRICS if "generator" in e.meta.get("needs", ())]
+            if "generate" not in needs:
+                scored = [e.form for e in METRICS if "generate" in e.meta.get("needs", ())]
                 raise ConfigError(f"train.metrics: {metric.name} does not score generated clips "
                                   f"({metric.meta.get('summary', '')})",
                                   hint=f"train.metrics takes {', '.join(scored)}; score it after training with "
@@ -48,7 +48,7 @@ class MetricScorer:
             if frames is not None and frames > self.cfg.data.frames:
                 raise ConfigError(f"train.metrics: {metric.name} needs clips of {frames} frames, the data has "
                                   f"{self.cfg.data.frames}", hint=f"use e.g. fvd{clips}_{self.cfg.data.frames}f")
-            if "classes" in needs and not self._label_classes():
+            if "class" in needs and not self._label_classes():
                 raise ConfigError(f"train.metrics: {metric.name} needs a class-conditional model on a labelled "
                                   "dataset (an InfoGAN's categories are no classes of the data)")
             if "detector" in needs and clips > len(self.dataset):
