@@ -105,9 +105,21 @@ def test_every_recipe_loads(repo_root):
         cfgmod.load(ExperimentConfig, recipe)
 
 
-def test_switching_a_choice_by_override_drops_the_old_keys(repo_root):
-    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "dcgan3d_folder.yaml", ["data.name=shapes", "data.frames=8"])
+def test_switching_a_choice_by_override_keeps_the_shared_keys_and_drops_the_others(repo_root, caplog):
+    with caplog.at_level("WARNING", logger="vidgen.config"):
+        cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "dcgan3d_folder.yaml",
+                          ["data.name=shapes", "data.frames=8"])
     assert type(cfg.data).__name__ == "ShapesConfig" and cfg.data.frames == 8
+    assert cfg.data.resolution == 64 and cfg.data.transforms.hflip == 0.5  # the recipe's, shared by shapes
+    assert "dropped clip_sampling, clips_per_video, frame_stride, path" in caplog.text
+    # a shapes recipe switched to a folder keeps its clip shape (16 frames of 32x32 would become the defaults)
+    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "mocogan_shapes.yaml", ["data.name=folder", "data.path=x"])
+    assert (cfg.data.frames, cfg.data.resolution) == (16, 64) and cfg.data.path == "x"
+    with pytest.raises(ConfigError, match="unknown config key 'data.num_shapez'"):  # a key set after the switch is checked
+        cfgmod.load(ExperimentConfig, repo_root / "configs" / "mocogan_shapes.yaml", ["data.name=folder", "data.num_shapez=1"])
+    # another family: the model keys it shares stay, the objective of the old family goes
+    cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "mocogan_shapes.yaml", ["model.name=convlstm"])
+    assert type(cfg.objective).__name__ == "PredictorObjective"
     # the same name keeps the YAML's keys
     cfg = cfgmod.load(ExperimentConfig, repo_root / "configs" / "dcgan3d_folder.yaml", ["data.name=folder"])
     assert cfg.data.path == "data/my_clips"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import logging
 import types
 import typing
 from pathlib import Path
@@ -25,6 +26,7 @@ import yaml
 from vidgen.errors import ConfigError
 
 T = TypeVar("T")
+log = logging.getLogger("vidgen.config")
 
 
 def depends(parser: Callable[[dict[str, Any]], type]) -> Any:
@@ -175,10 +177,20 @@ def _parse_choice(registry: Any, value: Any, where: str, default: str | None) ->
     name = value.pop("name", default)
     if name is None:
         raise ConfigError(f"{where}.name is missing", hint=f"valid names: {', '.join(registry.names())}")
+    switched = value.pop(SWITCHED, None)
     try:
         entry = registry.get(str(name))
     except ConfigError as e:
         raise ConfigError(f"{where}.name: {e.message}", hint=e.hint) from None
+    if switched is not None:  # an override changed the name: keep the keys the new entry shares
+        fields = {f.name for f in dataclasses.fields(entry.config) if f.init}
+        dropped = sorted(k for k in value if k not in fields and k not in switched["set"])
+        for key in dropped:
+            del value[key]
+        if dropped:
+            kept = sorted(k for k in value if k not in switched["set"])
+            log.warning("%s.name=%s (the recipe had %s): kept %s; dropped %s, which %s does not take",
+                        where, name, switched["from"], ", ".join(kept) or "nothing", ", ".join(dropped), name)
     return from_dict(entry.config, value, where)
 
 
@@ -249,11 +261,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+SWITCHED = "__switched__"  # marks a choice whose name an override changed (see _set_path)
+
+
 def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> dict[str, Any]:
     """A copy of ``data`` with ``data[k0][k1]... = value`` (the caller's mappings untouched).
 
-    Setting a ``name`` that differs from the one there replaces its mapping: the keys of
-    the old dataset or model do not carry over to the new one.
+    Setting a ``name`` that differs from the one there switches the choice (``data.name=folder``
+    on a shapes recipe): the old entry's keys stay, marked, and the parser keeps those the new
+    entry also has (``frames``, ``resolution``, ``seed``, ...) and drops the others with a
+    warning that lists them (:func:`_parse_choice`). Keys set after the switch are the new
+    entry's own: an unknown one is an error as usual.
     """
     out = dict(data)
     node = out
@@ -261,9 +279,13 @@ def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> dict[str, An
         child = node.get(k)
         node[k] = dict(child) if isinstance(child, dict) else {}
         node = node[k]
-    if keys[-1] == "name" and len(keys) > 1 and node.get("name", value) != value:
-        node.clear()
-    node[keys[-1]] = value
+    last = keys[-1]
+    if last == "name" and len(keys) > 1 and node.get("name", value) != value:
+        switched = node.get(SWITCHED) or {"from": node.get("name"), "set": []}
+        node[SWITCHED] = {"from": switched["from"], "set": []}
+    elif SWITCHED in node:
+        node[SWITCHED] = {**node[SWITCHED], "set": [*node[SWITCHED]["set"], last]}
+    node[last] = value
     return out
 
 

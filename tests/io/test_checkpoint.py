@@ -54,3 +54,21 @@ def test_api_rejects_weights_that_do_not_match(tmp_path):
     (tmp_path / CONFIG).write_text(json.dumps({"video": {}}))
     with pytest.raises(VidgenError, match="lacks the model"):
         vidgen.load(tmp_path)
+
+
+def test_exports_and_states_get_the_mode_the_umask_gives(tmp_path):
+    """Written to a temporary file and renamed, they still get 0644 under umask 022 (not mkstemp's 0600),
+    so a teammate can load a shared run."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        save_export(tmp_path / "run", {"generator.w": torch.zeros(2)}, {"model": {"name": "dcgan3d"}})
+        from vidgen.io.checkpoint import save_state
+
+        state = save_state(tmp_path / "run", {"step": 1}, step=1, keep=2)
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "run" / WEIGHTS, tmp_path / "run" / CONFIG, state):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

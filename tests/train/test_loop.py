@@ -67,3 +67,22 @@ def test_global_batch_sampler_splits_steps_the_same_way_for_any_layout():
     assert steps(4, 1, 2, start=2) == one[2:]  # a resumed epoch continues where it stopped
     other_epoch = list(GlobalBatchSampler(size=50, batch_size=8, accumulate=1, rank=0, world=1, seed=3, epoch=2))
     assert other_epoch != [i for s in one for i in s]
+
+
+def test_the_progress_bar_of_a_time_budget_ends_where_the_budget_does(tmp_path, monkeypatch):
+    """With train.minutes the bar's total is the clips the budget reaches at the rate so far (not train.kimg),
+    so its ETA is the budget's; at the end it stands at 100% of what was trained."""
+    from vidgen.train import monitor as monitor_mod
+
+    clock = iter([0.0, 10.0, 20.0])
+    monkeypatch.setattr(monitor_mod.time, "perf_counter", lambda: next(clock))
+    lines = []
+    m = monitor_mod.Monitor(run_dir=tmp_path, total_nimg=100_000, start_nimg=0, progress=True, tensorboard=False,
+                            echo=lines.append, budget_s=60.0)
+    m.advance(100)  # 100 clips in 10 s: 600 in the minute
+    assert m.bar.total == 600
+    m.advance(100)  # 200 in 20 s: still 600
+    assert m.bar.total == 600
+    m.finish("done")
+    assert m.bar.total == m.bar.n == 200 and lines == ["done"]
+    m.close()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vidgen.config import choice, depends
+from vidgen.config import SWITCHED, choice, depends
 from vidgen.data.base import DataConfig
 from vidgen.errors import ConfigError
 from vidgen.registry import DATASETS, MODELS
@@ -160,6 +161,15 @@ class ExperimentConfig:
             spec = family_of(str(model.get("name", DEFAULT_MODEL)))
         except ConfigError:
             return data  # an unknown model name: the parser says so
+        switched = model.get(SWITCHED)
+        if switched is not None and isinstance(data.get("objective"), dict):
+            # model.name=... switched the family: the recipe's objective keys of the old one go
+            valid = {f.name for f in dataclasses.fields(spec.objective)}
+            dropped = sorted(k for k in data["objective"] if k not in valid)
+            if dropped:
+                log.warning("model.name=%s is a %s model: dropped objective keys it does not take: %s",
+                            model.get("name"), spec.name, ", ".join(dropped))
+                data = {**data, "objective": {k: v for k, v in data["objective"].items() if k in valid}}
         moved = [k for k in spec.migrate if k in model]
         if not moved:
             return data

@@ -365,7 +365,8 @@ class Trainer:
         n_params = sum(p.numel() for p in self.model.parameters())
         if info.main:
             self.monitor = Monitor(run_dir=self.run_dir, total_nimg=self.total_nimg, start_nimg=self.nimg,
-                                   progress=tc.progress, tensorboard=tc.tensorboard, echo=self.echo)
+                                   progress=tc.progress, tensorboard=tc.tensorboard, echo=self.echo,
+                                   budget_s=tc.minutes * 60 if tc.minutes is not None else math.inf)
             self.echo(
                 f"{'resuming' if resuming else 'training'} {MODELS.name_of_config(type(self.cfg.model))} "
                 f"({n_params / 1e6:.2f}M parameters) on {len(self.dataset)} clips of "
@@ -423,7 +424,7 @@ class Trainer:
             self.write_final()
             minutes = (time.perf_counter() - start) / 60
             how = f" (stopped by {self.stop_reason}; continue with --resume)" if self.stop_reason else ""
-            self.monitor.write(f"done: step {self.step}, {self.nimg / 1000:.3f} kimg, {minutes:.1f} min{how}")
+            self.monitor.finish(f"done: step {self.step}, {self.nimg / 1000:.3f} kimg, {minutes:.1f} min{how}")
             self.monitor.close()
         dist.barrier(info)  # the other ranks wait for rank 0's last writes, then all leave together
         return self.run_dir

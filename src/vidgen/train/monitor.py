@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import resource
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,8 +43,12 @@ def _gif_bytes(video: np.ndarray, fps: int) -> bytes:
 
 class Monitor:
     def __init__(self, *, run_dir: Path, total_nimg: int, start_nimg: int, progress: bool | None, tensorboard: bool,
-                 echo: Callable[[str], None]):
+                 echo: Callable[[str], None], budget_s: float = math.inf):
         self.echo = echo
+        # with a time budget the run ends at whichever comes first, the clips or the minutes: the bar's
+        # total is the clips the budget will reach at the rate so far, so its ETA is the real one
+        self.total_nimg, self.start_nimg, self.budget_s = total_nimg, start_nimg, budget_s
+        self.started = time.perf_counter()
         self.stats_file = open(run_dir / "stats.jsonl", "a")
         show_bar = progress if progress is not None else sys.stderr.isatty()
         self.bar = tqdm(total=total_nimg, initial=start_nimg, unit="clip", unit_scale=True, dynamic_ncols=True,
@@ -58,6 +64,11 @@ class Monitor:
 
     def advance(self, clips: int) -> None:
         self.bar.update(clips)
+        if math.isfinite(self.budget_s):
+            elapsed = time.perf_counter() - self.started
+            if elapsed > 0:
+                projected = self.start_nimg + (self.bar.n - self.start_nimg) / elapsed * self.budget_s
+                self.bar.total = int(min(self.total_nimg, max(self.bar.n, projected)))
 
     def tick(self, record: dict[str, Any]) -> None:
         """Write one tick's record everywhere."""
@@ -96,6 +107,13 @@ class Monitor:
             self.echo(line)
         else:
             self.bar.write(line)
+
+    def finish(self, line: str) -> None:
+        """End the bar where the run ended (a time budget ends it before ``train.kimg``), then say ``line``."""
+        if not self.bar.disable:
+            self.bar.total = self.bar.n
+            self.bar.close()  # draws the final state once
+        self.echo(line)
 
     def close(self) -> None:
         if self.stats_file.closed:
