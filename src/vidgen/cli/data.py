@@ -26,6 +26,21 @@ def add_parser(sub) -> None:
     prev.add_argument("--num", type=int, default=16, help="number of clips (default 16)")
     prev.add_argument("--labels", action="store_true", help="write each clip's class name on it")
     prev.set_defaults(func=run_preview)
+    exp = dsub.add_parser(
+        "export", parents=[common], help="write raw clips of a dataset (for eval --real, a folder dataset, ...)",
+        description="Write clips start .. start+num-1 of a dataset as they are (no grid, no border): a .npy/.npz "
+                    "file holds uint8 [N, T, H, W, C] (what 'vidgen eval --real' reads, exactly); a folder gets "
+                    "one video per clip (.mp4 by default, H.264 at --crf; .gif or .npy per clip with --format), "
+                    "in one sub-folder per class with --by-class (a 'folder' dataset with those labels).",
+        epilog="Examples: vidgen data export shapes --num 1024 --out real.npy resolution=64 frames=16 seed=1\n"
+               "          vidgen data export shapes --num 200 --out my_clips/ --by-class")
+    exp.add_argument("--out", required=True, help="a .npy / .npz file, or a folder")
+    exp.add_argument("--num", type=int, default=16, help="number of clips (default 16)")
+    exp.add_argument("--start", type=int, default=0, help="index of the first clip (default 0)")
+    exp.add_argument("--format", choices=("mp4", "gif", "npy"), default="mp4", help="file type per clip in a folder")
+    exp.add_argument("--crf", type=int, default=18, help="H.264 quality of .mp4 clips (0 best, default 18)")
+    exp.add_argument("--by-class", action="store_true", help="a folder: one sub-folder per class name")
+    exp.set_defaults(func=run_export)
 
 
 def _dataset(args: argparse.Namespace):
@@ -73,4 +88,51 @@ def run_preview(args: argparse.Namespace) -> int:
         grid = vidgen.io.make_grid(videos, labels=labels)
     path = vidgen.io.write_video(args.out, grid, fps=config.fps)
     print(f"wrote {len(items)} clips of {args.name} to {path}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write raw clips (see the ``export`` parser's description)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    import vidgen
+    from vidgen.convert import to_uint8
+    from vidgen.errors import VidgenError
+
+    if args.num < 1 or args.start < 0:
+        raise VidgenError(f"--num must be >= 1 and --start >= 0, got {args.num} and {args.start}")
+    config, dataset = _dataset(args)
+    if args.start + args.num > len(dataset):
+        raise VidgenError(f"{args.name} holds {len(dataset)} clips; clips {args.start}..{args.start + args.num - 1} "
+                          "were asked for", hint="lower --num or --start, or raise num_clips=...")
+    out = Path(args.out)
+    indices = range(args.start, args.start + args.num)
+    if out.suffix.lower() in (".npy", ".npz"):
+        if args.by_class:
+            raise VidgenError("--by-class makes class sub-folders: give a folder as --out, not a file")
+        clips = np.stack([to_uint8(dataset[i]["video"]) for i in indices])  # [N, T, H, W, C]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+        (np.save(tmp, clips) if out.suffix.lower() == ".npy" else np.savez_compressed(tmp, videos=clips))
+        tmp.replace(out)
+        print(f"wrote {len(clips)} clips of {args.name}, uint8 {list(clips.shape)}, to {out}")
+        return 0
+    if out.suffix:
+        raise VidgenError(f"--out {out}: a .npy / .npz file or a folder (no suffix)")
+    if args.by_class and not dataset.class_names:
+        raise VidgenError(f"{args.name} has no classes: leave --by-class out")
+    for i in indices:
+        item = dataset[i]
+        folder = out / dataset.class_names[item["label"]] if args.by_class else out
+        frames = to_uint8(item["video"])  # [T, H, W, C]
+        path = folder / f"clip-{i:06d}.{args.format}"
+        if args.format == "npy":
+            folder.mkdir(parents=True, exist_ok=True)
+            np.save(path, frames)
+        else:
+            vidgen.io.write_video(path, frames, fps=config.fps, **({"crf": args.crf} if args.format == "mp4" else {}))
+    print(f"wrote {args.num} clips of {args.name} as .{args.format} files to {out}/"
+          + (" (one sub-folder per class)" if args.by_class else ""))
     return 0
