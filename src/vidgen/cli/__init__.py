@@ -14,16 +14,56 @@ from vidgen.cli import data as data_cmd
 from vidgen.cli import eval as eval_cmd
 from vidgen.cli import evaluator as evaluator_cmd
 from vidgen.cli import interpolate as interpolate_cmd
+from vidgen.cli import listing as list_cmd
+from vidgen.cli import models as models_cmd
 from vidgen.cli import predict as predict_cmd
 from vidgen.cli import reconstruct as reconstruct_cmd
 from vidgen.cli import sample as sample_cmd
 from vidgen.cli import train as train_cmd
+from vidgen.cli import ui as ui_cmd
 from vidgen.errors import VidgenError
 
-COMMANDS = (train_cmd, sample_cmd, predict_cmd, reconstruct_cmd, interpolate_cmd, eval_cmd, evaluator_cmd, data_cmd)
+COMMANDS = (train_cmd, sample_cmd, predict_cmd, reconstruct_cmd, interpolate_cmd, eval_cmd, evaluator_cmd, data_cmd,
+            models_cmd, list_cmd, ui_cmd)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Declared(Exception):
+    """Raised by :class:`_HelpOnly` to stop a command's ``add_parser`` once it has said its name and help."""
+
+    def __init__(self, name: str, options: dict):
+        super().__init__(name)
+        self.name, self.options = name, options
+
+
+class _HelpOnly:
+    """Stands in for the subcommands while only the command names and one-line helps are needed.
+
+    A command's ``add_parser(sub)`` starts with ``sub.add_parser(NAME, help=...)``; what follows
+    (its options, registry listings that import torch and every model) runs only for the
+    command being run, so ``vidgen --help`` and ``vidgen train ...`` do not pay for
+    ``vidgen eval``'s help.
+    """
+
+    def add_parser(self, name: str, **options) -> None:
+        raise _Declared(name, options)
+
+
+def _declared(module) -> tuple[str, dict]:
+    try:
+        module.add_parser(_HelpOnly())
+    except _Declared as d:
+        return d.name, d.options
+    raise RuntimeError(f"{module.__name__}.add_parser() declares no subcommand")
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (the top-level options take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
+    """The ``vidgen`` parser: every subcommand in full (``command="*"``), or only ``command`` in
+    full and the others by name and help (what ``vidgen --help`` shows), which is much faster."""
     parser = argparse.ArgumentParser(
         prog="vidgen",
         description="Train, sample and inspect generative models of video.",
@@ -33,13 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
-        module.add_parser(sub)
+        if command == "*":
+            module.add_parser(sub)
+            continue
+        name, options = _declared(module)
+        if name == command:
+            module.add_parser(sub)
+        else:
+            sub.add_parser(name, help=options.get("help"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     # key=value overrides may come before or after flags: collect the stragglers
     args, extra = parser.parse_known_args(argv)
     if extra:

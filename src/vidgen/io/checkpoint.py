@@ -80,12 +80,17 @@ def save_export(directory: str | Path, state: dict[str, torch.Tensor], meta: dic
 
 
 def find_export(path: str | Path) -> Path:
-    """The export folder for ``path``: a run folder, an export folder or its weights file."""
-    path = Path(path)
+    """The export folder for ``path``: a run folder, an export folder, its weights file, or the
+    name of a model shipped with the package (``vidgen models`` lists them)."""
+    from vidgen.zoo import resolve, shipped_names
+
+    path = resolve(path)
     if path.is_file() and path.name in (WEIGHTS, CONFIG):
         path = path.parent
     if not path.exists():
-        raise VidgenError(f"checkpoint {str(path)!r} does not exist", hint="pass a run folder such as runs/demo")
+        names = ", ".join(shipped_names()) or "none installed"
+        raise VidgenError(f"checkpoint {str(path)!r} does not exist",
+                          hint=f"pass a run folder such as runs/demo, or a shipped model's name ({names})")
     if not (path / CONFIG).is_file() or not (path / WEIGHTS).is_file():
         raise VidgenError(
             f"{str(path)!r} holds no exported model ({WEIGHTS} + {CONFIG})",

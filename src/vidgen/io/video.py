@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shlex
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -81,6 +82,16 @@ def _wanted(start: int, num_frames: int | None, stride: int) -> tuple[int, int |
 def _short(e: BaseException) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text[:200]
+
+
+def _not_readable(path: Path, e: BaseException | None = None, what: str = "") -> DataError:
+    """The one-line error for a file FFmpeg cannot decode as a video, with how to check and repair it."""
+    reason = what or (getattr(e, "strerror", None) or _short(e) if e is not None else "")  # PyAV: no "[Errno N]"
+    quoted = shlex.quote(str(path))
+    return DataError(f"{path} is not a readable video" + (f" ({reason})" if reason else ""),
+                     hint=f"videos are read by FFmpeg (mp4, avi, mov, webm, mkv, gif, ...): check the file with "
+                          f"'ffprobe {quoted}', or re-encode it with 'ffmpeg -i {quoted} -c:v libx264 -pix_fmt "
+                          "yuv420p fixed.mp4'")
 
 
 def _require_file(path: Path) -> None:
@@ -162,7 +173,7 @@ def read_video(
     except DataError:
         raise
     except _DECODE_ERRORS as e:
-        raise DataError(f"cannot decode video {path}: {_short(e)}") from None
+        raise _not_readable(path, e) from None
     if not frames:
         raise DataError(f"{path} has no video frame at index {start} (it is empty or shorter)")
     return np.stack(frames)
@@ -172,7 +183,7 @@ def read_video(
 def _open_video(path: Path) -> Iterator[tuple[Any, Any]]:
     with av.open(str(path), mode="r") as container:
         if not container.streams.video:
-            raise DataError(f"{path} has no video stream")
+            raise _not_readable(path, what="it has no video stream")
         # no frame threading: its start-up (~40 ms) dwarfs decoding a short clip, and
         # DataLoader workers already decode in parallel
         yield container, container.streams.video[0]
@@ -256,9 +267,9 @@ def probe_video(path: str | Path, *, exact: bool = False) -> VideoInfo:
     except DataError:
         raise
     except _DECODE_ERRORS as e:
-        raise DataError(f"cannot decode video {path}: {_short(e)}") from None
+        raise _not_readable(path, e) from None
     if count == 0:
-        raise DataError(f"{path} holds no video frames")
+        raise _not_readable(path, what="it holds no video frames")
     return VideoInfo(num_frames=int(count), height=int(height), width=int(width), fps=float(rate) if rate else None)
 
 
@@ -332,7 +343,8 @@ def _write_mp4(path: Path, frames: np.ndarray, fps: float, crf: int) -> None:
         h, w = h + h % 2, w + w % 2
     rate = Fraction(fps).limit_denominator(1001)
     try:
-        with av.open(str(path), mode="w") as container:
+        # faststart: the index at the front, so a browser plays the file while it downloads
+        with av.open(str(path), mode="w", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height = w, h
             stream.pix_fmt = "yuv420p"
