@@ -76,7 +76,13 @@ def run_preview(args: argparse.Namespace) -> int:
 
     if args.num < 1:
         raise VidgenError(f"--num must be >= 1, got {args.num}")
+    if args.labels and args.out.lower().endswith(".png"):  # a still has no room for them
+        raise VidgenError("--labels applies only with a grid video (.mp4, .gif, .npy), not a .png still",
+                          hint="leave --labels out, or write a .gif")
     config, dataset = _dataset(args)
+    if args.labels and not dataset.class_names:
+        raise VidgenError(f"--labels applies only with a labelled dataset: this {args.name} set has no classes",
+                          hint="leave --labels out")
     items = [dataset[i] for i in range(min(args.num, len(dataset)))]
     videos = torch.stack([item["video"] for item in items])  # [B, T, C, H, W]
     labels = None

@@ -20,13 +20,16 @@ from typing import Any
 from vidgen import __version__
 from vidgen import config as cfgmod
 from vidgen.errors import VidgenError
-from vidgen.metrics.generative import describe_needs
-from vidgen.metrics.records import append_record
 from vidgen.registry import METRICS, Entry
+
+# vidgen.metrics (torch) is imported by the functions that need it: building this parser for
+# another command's help costs nothing
 
 
 def metrics_help() -> str:
     """Every registered metric: its name (or name pattern), what it needs, what it measures."""
+    from vidgen.metrics.generative import describe_needs
+
     lines = []
     for entry in METRICS:
         example = f" (e.g. {entry.meta['example']})" if "example" in entry.meta else ""
@@ -36,26 +39,25 @@ def metrics_help() -> str:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "eval",
-        help="score a trained model on a test set, or two sets of clips",
-        description="Score a trained model on a test set built from the run's own data config, changed by\n"
-                    "data.key=value overrides, or two sets of clips (--real A --fake B: .npy/.npz arrays or\n"
-                    "folders of videos). Prints a table and appends a JSON record to RUN_DIR/metric-<metric>.jsonl\n"
-                    "or --out.\n\nmetrics:\n"
-                    + metrics_help() + "\n\n"
-                    "Detectors (--detector): the I3D files i3d_torchscript.pt (StyleGAN-V) or i3d_pretrained_400.pt\n"
-                    "(VideoGPT/TATS), found by path, $VIDGEN_I3D or the cache folder ~/.cache/vidgen/detectors; a\n"
-                    "domain-evaluator folder ('vidgen evaluator train'); or a shipped evaluator by name (shapes...).",
-        epilog="Examples:\n"
-               "  vidgen eval runs/convlstm --metric frames data.seed=1 data.num_clips=1000\n"
-               "  vidgen eval runs/gan --metric fvd2048_16f --detector ~/i3d_torchscript.pt\n"
-               "  vidgen eval runs/gan --metric fvd256_16f --protocol videogpt --detector ~/i3d_pretrained_400.pt\n"
-               "  vidgen eval runs/gan --metric fvd1000_16f --detector shapes data.seed=1\n"
-               "  vidgen eval runs/cond_gan --metric cond_acc1000 --detector shapes\n"
-               "  vidgen eval --real real.npy --fake fake.npy --metric fvd256_16f --detector shapes",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = sub.add_parser("eval", help="score a trained model on a test set, or two sets of clips",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    # the metrics' listing imports their registry (and torch): built after the name and help above
+    p.description = (
+        "Score a trained model on a test set built from the run's own data config, changed by\n"
+        "data.key=value overrides, or two sets of clips (--real A --fake B: .npy/.npz arrays or\n"
+        "folders of videos, searched recursively). Prints a table and appends a JSON record to\n"
+        "RUN_DIR/metric-<metric>.jsonl or --out.\n\nmetrics:\n"
+        + metrics_help() + "\n\n"
+        "Detectors (--detector): the I3D files i3d_torchscript.pt (StyleGAN-V) or i3d_pretrained_400.pt\n"
+        "(VideoGPT/TATS), found by path, $VIDGEN_I3D or the cache folder ~/.cache/vidgen/detectors; a\n"
+        "domain-evaluator folder ('vidgen evaluator train'); or a shipped evaluator by name (shapes...).")
+    p.epilog = ("Examples:\n"
+                "  vidgen eval runs/convlstm --metric frames data.seed=1 data.num_clips=1000\n"
+                "  vidgen eval runs/gan --metric fvd2048_16f --detector ~/i3d_torchscript.pt\n"
+                "  vidgen eval runs/gan --metric fvd256_16f --protocol videogpt --detector ~/i3d_pretrained_400.pt\n"
+                "  vidgen eval runs/gan --metric fvd1000_16f --detector shapes data.seed=1\n"
+                "  vidgen eval runs/cond_gan --metric cond_acc1000 --detector shapes\n"
+                "  vidgen eval --real real.npy --fake fake.npy --metric fvd256_16f --detector shapes")
     p.add_argument("checkpoint", nargs="?", default=None,
                    help="run folder (or its model.safetensors) written by 'vidgen train'")
     p.add_argument("overrides", nargs="*", metavar="data.key=value",
@@ -113,6 +115,7 @@ def build_test_set(meta: dict[str, Any], overrides: list[str], *, frames: int,
 
 def run(args: argparse.Namespace) -> int:
     from vidgen.cli.predict import check_flags
+    from vidgen.metrics.generative import describe_needs
 
     check_flags(args, ("num", "batch_size", "context", "future"))
     metric = METRICS.get(args.metric)  # an unknown name: the valid ones
@@ -134,6 +137,7 @@ def run_predictor_metric(args: argparse.Namespace, metric: Entry) -> int:
     """A metric of a predictor (``frames``) on the run's own (or overridden) test set."""
     from vidgen.cli.predict import load_predictor
     from vidgen.io.checkpoint import find_export
+    from vidgen.metrics.records import append_record
 
     predictor = load_predictor(args.checkpoint, device=args.device, command=f"--metric {metric.name}")
     context = args.context if args.context is not None else predictor.context
@@ -183,6 +187,7 @@ def run_generative(args: argparse.Namespace, metric: Entry) -> int:
     import vidgen
     from vidgen.io.checkpoint import find_export
     from vidgen.metrics import generative
+    from vidgen.metrics.records import append_record
 
     model = vidgen.load(args.checkpoint, device=args.device)
     meta = model.meta
@@ -208,6 +213,7 @@ def run_generative(args: argparse.Namespace, metric: Entry) -> int:
 def run_files(args: argparse.Namespace, metric: Entry) -> int:
     """``--real A --fake B``: a distance between two sets of clips on disk."""
     from vidgen.metrics import generative
+    from vidgen.metrics.records import append_record
 
     if args.real is None or args.fake is None:
         raise VidgenError("--real and --fake go together", hint="vidgen eval --real real.npy --fake fake.npy --metric fvd256_16f")

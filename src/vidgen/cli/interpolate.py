@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import Any
 
-from vidgen.cli.predict import check_flags
+from vidgen.cli.predict import check_flags, check_video_only
 from vidgen.cli.reconstruct import add_common, check_label, load_clip_vae, read_model_clip
 from vidgen.cli.sample import check_out, write_clips
 
@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_flags(args, ("steps", "nrow", "fps"))
     out = check_out(args.out)
+    check_video_only(args, out, ("fps", "nrow"))
     vae = load_clip_vae(args.checkpoint, device=args.device, command="vidgen interpolate")
     label = check_label(vae, args.label)
     a, b = _endpoint(args.start, vae), _endpoint(args.end, vae)

@@ -15,6 +15,17 @@ _WHAT = {
 }
 
 
+def predictor_names() -> list[str]:
+    """The registered models whose runs ``predict`` (for messages), known without building one: those
+    whose model config holds the ``context`` and ``future`` split (every predictor, and svg)."""
+    import dataclasses
+
+    from vidgen.registry import MODELS
+
+    return [e.name for e in MODELS
+            if e.config is not None and {"context", "future"} <= {f.name for f in dataclasses.fields(e.config)}]
+
+
 def suggest(checkpoint: str, capabilities: frozenset[str]) -> str:
     """A command line this model does answer (for hints)."""
     if "generate" in capabilities:

@@ -49,12 +49,37 @@ def check_flags(args: argparse.Namespace, names: tuple[str, ...]) -> None:
             raise VidgenError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
 
 
+class Given(argparse.Action):
+    """``store`` that notes the option as given on the command line (``args.given``), so that a
+    flag with a default that does nothing in context can be refused instead of ignored."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
+
+
+def given(args: argparse.Namespace, name: str) -> bool:
+    """Whether option ``name`` (its attribute name; a :class:`Given` option) was on the command line."""
+    return name in getattr(args, "given", ())
+
+
+def check_video_only(args: argparse.Namespace, out: Path, names: tuple[str, ...]) -> None:
+    """Options ``names`` (``fps``, ``nrow``) shape a grid video: refused for a ``.png`` still or a ``.npy`` array."""
+    suffix = out.suffix.lower()
+    if suffix in (".png", ".npy"):
+        for name in names:
+            if getattr(args, name, None) is not None:
+                flag = f"--{name.replace('_', '-')}"
+                raise VidgenError(f"{flag} applies only with a video output (.mp4, .gif), not a {suffix} file",
+                                  hint=f"leave {flag} out, or write {out.with_suffix('.mp4').name}")
+
+
 def load_predictor(checkpoint: str, *, device: str, command: str) -> Any:
     """``vidgen.load(checkpoint)``, refusing anything that cannot :meth:`predict` with a clear error."""
-    from vidgen.cli.loading import load_for
+    from vidgen.cli.loading import load_for, predictor_names
 
     return load_for(checkpoint, "predict", device=device, command=command,
-                    needs="a predictor run (convlstm, predrnn, simvp, copy_last, svg)")
+                    needs=f"a predictor run ({', '.join(predictor_names())})")
 
 
 def read_clip(path: str | Path, *, num_frames: int | None = None) -> np.ndarray:
@@ -63,7 +88,11 @@ def read_clip(path: str | Path, *, num_frames: int | None = None) -> np.ndarray:
     if path.suffix.lower() != ".npy":
         from vidgen.io import read_video
 
-        return read_video(path, num_frames=num_frames)
+        try:
+            return read_video(path, num_frames=num_frames)
+        except DataError as e:  # the other inputs a command takes, after how to repair a video
+            also = "the input may also be a folder of frame images or a uint8 .npy [T, H, W, C]"
+            raise DataError(e.message, hint=f"{e.hint}; {also}" if e.hint else also) from None
     if not path.is_file():
         raise DataError(f"input {str(path)!r} does not exist")
     try:
@@ -86,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in OUTPUTS:
         raise VidgenError(f"cannot write {out.name!r}", hint=f"use an output ending in {', '.join(OUTPUTS)}")
+    check_video_only(args, out, ("fps",))
     predictor = load_predictor(args.checkpoint, device=args.device, command="vidgen predict")
     context = args.context if args.context is not None else predictor.context
     frames = args.frames if args.frames is not None else predictor.future

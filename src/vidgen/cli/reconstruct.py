@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vidgen.cli.predict import check_flags, read_clip
+from vidgen.cli.predict import check_flags, check_video_only, read_clip
 from vidgen.cli.sample import check_out
 from vidgen.errors import VidgenError
 
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_flags(args, ("fps",))
     out = check_out(args.out)
+    check_video_only(args, out, ("fps",))
     vae = load_clip_vae(args.checkpoint, device=args.device, command="vidgen reconstruct")
     label = check_label(vae, args.label)
     clip = read_model_clip(args.input, vae)  # [1, T, C, H, W]

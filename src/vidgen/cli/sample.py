@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vidgen.cli.predict import OUTPUTS, check_flags
+from vidgen.cli.predict import OUTPUTS, Given, check_flags, check_video_only, given
 from vidgen.errors import VidgenError
 
 
@@ -29,8 +29,9 @@ def add_parser(sub) -> None:
                "vidgen sample runs/demo --interpolate 0 1 --steps 8 --out walk.gif",
     )
     p.add_argument("checkpoint", help="run folder (or its model.safetensors) written by 'vidgen train'")
-    p.add_argument("--num", type=int, default=16, help="number of clips (with --per-class: per class; default 16)")
-    p.add_argument("--seed", type=int, default=0, help="clip i uses seed SEED+i (default 0)")
+    p.add_argument("--num", type=int, default=16, action=Given,
+                   help="number of clips (with --per-class: per class; default 16)")
+    p.add_argument("--seed", type=int, default=0, action=Given, help="clip i uses seed SEED+i (default 0)")
     p.add_argument("--out", required=True, help="output file: .mp4, .gif, .png or .npy")
     p.add_argument("--label", type=int, default=None,
                    help="class K of every clip (conditional models; default: GANs draw class s mod classes for "
@@ -44,9 +45,12 @@ def add_parser(sub) -> None:
                         "e.g. mocogan)")
     p.add_argument("--interpolate", type=int, nargs=2, default=None, metavar=("SEED_A", "SEED_B"),
                    help="GANs: --steps clips along the slerp path from SEED_A's latent to SEED_B's")
-    p.add_argument("--steps", type=int, default=8, help="clips of --interpolate, both ends included (default 8)")
-    p.add_argument("--nrow", type=int, default=None, help="clips per grid row (default: square grid)")
-    p.add_argument("--fps", type=int, default=None, help="frames per second (default: the training data's)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="with --interpolate: clips along the path, both ends included (default 8)")
+    p.add_argument("--nrow", type=int, default=None,
+                   help="clips per grid row of a video output (default: square grid)")
+    p.add_argument("--fps", type=int, default=None,
+                   help="frames per second of a video output (default: the training data's)")
     p.add_argument("--dtype", choices=("uint8", "float32"), default="uint8",
                    help=".npy only: uint8 pixels (default) or float32 in [-1, 1]")
     p.add_argument("--batch-size", type=int, default=32, help="clips generated at once")
@@ -107,10 +111,33 @@ def _check_args(args: argparse.Namespace, gen: Any, name: str) -> None:
                               hint="train one with model.conditional=true on a labelled dataset")
 
 
+def _check_context(args: argparse.Namespace, out: Path) -> None:
+    """Refuse flags that would do nothing with the others given (before a model is loaded)."""
+    if args.interpolate is None:
+        if args.steps is not None:
+            raise VidgenError("--steps applies only with --interpolate SEED_A SEED_B",
+                              hint=f"vidgen sample {args.checkpoint} --interpolate 0 1 --steps {args.steps} "
+                                   f"--out {out.name}, or leave --steps out")
+    else:
+        for name in ("num", "seed"):
+            if given(args, name):
+                raise VidgenError(f"--{name} applies only without --interpolate: the walk is --steps clips from "
+                                  "SEED_A's sample to SEED_B's", hint=f"leave --{name} out")
+    if args.per_class and args.nrow is not None:
+        raise VidgenError("--nrow applies only without --per-class, whose grid has one row per class",
+                          hint="leave --nrow out (--num sets the clips per row)")
+    check_video_only(args, out, ("fps", "nrow"))
+    if args.dtype != "uint8" and out.suffix.lower() != ".npy":
+        raise VidgenError(f"--dtype applies only with a .npy output, not {out.suffix.lower()}",
+                          hint=f"write {out.with_suffix('.npy').name}, or leave --dtype out")
+
+
 def run(args: argparse.Namespace) -> int:
 
     check_flags(args, ("num", "batch_size", "nrow", "fps", "frames", "steps"))
     out = check_out(args.out)
+    _check_context(args, out)
+    steps = args.steps if args.steps is not None else 8
     from vidgen.cli.loading import load_for
 
     gen = load_for(args.checkpoint, "generate", device=args.device, command="vidgen sample")
@@ -126,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.interpolate is not None:
         a, b = args.interpolate
-        videos = gen.interpolate(a, b, args.steps, label=args.label, **common)  # [steps, T, C, H, W]
-        weights = [f"{w:.2f}".rstrip("0").rstrip(".") for w in np.linspace(0.0, 1.0, args.steps)]
+        videos = gen.interpolate(a, b, steps, label=args.label, **common)  # [steps, T, C, H, W]
+        weights = [f"{w:.2f}".rstrip("0").rstrip(".") for w in np.linspace(0.0, 1.0, steps)]
         write_clips(out, videos, fps=fps, nrow=args.nrow, labels=weights, dtype=args.dtype)
-        print(f"wrote {args.steps} clips from seed {a} to seed {b} (weights {', '.join(weights)}) to {out}")
+        print(f"wrote {steps} clips from seed {a} to seed {b} (weights {', '.join(weights)}) to {out}")
         return 0
     if args.per_class:
         import torch

@@ -9,7 +9,7 @@ import argparse
 import os
 
 from vidgen import config as cfgmod
-from vidgen.errors import VidgenError
+from vidgen.errors import ConfigError, VidgenError
 
 
 def add_parser(sub) -> None:
@@ -48,9 +48,25 @@ def resolve_config(args: argparse.Namespace):
         if recipe is None and not overrides:
             raise VidgenError("no recipe given",
                               hint="vidgen train configs/demo.yaml, or vidgen train --resume RUN_DIR")
+        if recipe is not None:
+            check_recipe(recipe, overrides)
         return cfgmod.load(ExperimentConfig, recipe, overrides)  # no recipe: the defaults + the overrides
     saved = load_state(find_state(args.resume))["config"]
     return cfgmod.from_dict(ExperimentConfig, cfgmod.apply_overrides(saved, overrides), "")
+
+
+def check_recipe(recipe: str, overrides: list[str]) -> None:
+    """Refuse an empty recipe (no keys, only comments), and one that names neither a model nor data
+    (nor do the overrides): either would train the default model on the default data without a word."""
+    data = cfgmod.read_yaml(recipe)
+    named = {o.split("=", 1)[0].split(".")[0] for o in overrides} | set(data)
+    if data and named & {"model", "data"}:
+        return
+    what = "is empty (no keys, or only comments)" if not data else \
+        f"names no model and no data (it sets {', '.join(map(str, data))})"
+    raise ConfigError(f"recipe {recipe} {what}: a recipe needs at least a 'model:' or a 'data:' section",
+                      hint="start from one of the recipes in configs/ (e.g. configs/demo.yaml; 'ls configs/' lists "
+                           "them), or write model: and data: sections into it")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -103,6 +103,7 @@ class FolderDataset(ClipDataset):
         self._cache_dir = Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
         self._cache_ok = config.cache
         self._short_warned: set[str] = set()
+        self._longest_short = 0  # frames of the longest video too short for a clip (for the hint)
         self._index()
 
     # --------------------------------------------------------------------- indexing
@@ -157,7 +158,8 @@ class FolderDataset(ClipDataset):
             summary = ", ".join(f"{n} {k}" for k, n in sorted(reasons.items()))
             log.warning("skipped %d of %d files: %s", len(self.skipped), len(candidates), summary)
         if not usable:
-            raise DataError(self._nothing_usable(candidates, by_ext, names, reasons), hint=self._hint())
+            hint = self._too_short_hint() if reasons["too short"] else self._hint()
+            raise DataError(self._nothing_usable(candidates, by_ext, names, reasons), hint=hint)
         self.videos = usable
         if all(v.cls is not None for v in usable):
             self.class_names = sorted({v.cls for v in usable if v.cls is not None}, key=natural_key)
@@ -182,6 +184,7 @@ class FolderDataset(ClipDataset):
         except Exception as e:  # a decoder bug must not take the whole dataset down
             return "unreadable", f"{type(e).__name__}: {e}"
         if info.num_frames < self.span:
+            self._longest_short = max(self._longest_short, info.num_frames)
             return "too short", (
                 f"{info.num_frames} frames, a clip needs {self.span} "
                 f"({self.raw_frames} frames every {self.config.frame_stride})"
@@ -203,6 +206,19 @@ class FolderDataset(ClipDataset):
             f"supported: video files ({', '.join('.' + e for e in self.config.extensions)}) and folders of "
             f"frame images ({', '.join(IMAGE_EXTENSIONS)}), searched recursively; see data.extensions"
         )
+
+    def _too_short_hint(self) -> str:
+        """How to fit clips into videos that are all too short: what the longest allows."""
+        longest, stride = self._longest_short, self.config.frame_stride
+        temporal = self.config.transforms.temporal_stride
+        fits = ((longest - 1) // stride + 1) // temporal  # the data.frames the longest video gives
+        needs = f"data.frames={self.config.frames}"
+        needs += f" x data.transforms.temporal_stride={temporal}" if temporal > 1 else ""
+        needs += f", every data.frame_stride={stride} frames" if stride > 1 else ""
+        fix = f"lower data.frames (at most {fits} here)" if fits >= 1 else "use longer videos"
+        fix += ", or data.transforms.temporal_stride" if temporal > 1 else ""
+        fix += ", or data.frame_stride" if stride > 1 else ""
+        return f"the videos are too short: the longest has {longest} frames, a clip needs {self.span} ({needs}); {fix}"
 
     def _nothing_usable(self, candidates: list[Path], by_ext: Counter[str], names: list[str], reasons: Counter[str]) -> str:
         total = sum(by_ext.values())

@@ -251,7 +251,39 @@ def resolve_detector(spec: Any = None, *, protocol: str | None = None, device: s
 
         if str(spec) in shipped_evaluators() and not Path(str(spec)).exists():
             spec = find_evaluator(str(spec))
+        elif not Path(str(spec)).expanduser().exists():
+            raise _unknown_detector(str(spec), i3d=True)
     return load_detector(spec, protocol or DEFAULT_PROTOCOL, device=device, precision=precision)
+
+
+def _unknown_detector(spec: str, *, i3d: bool) -> VidgenError:
+    """``spec`` is no file, no folder and no shipped evaluator: say what is (the shipped names, the
+    I3D files when they would do) and the closest name to a typo."""
+    import difflib
+
+    from vidgen.metrics.evaluator import shipped_evaluators
+    from vidgen.metrics.i3d import I3D_FILES, _missing_hint, default_detector_dir
+
+    shipped = shipped_evaluators()
+    files = [f.name for f in I3D_FILES] if i3d else []
+    name, parent = Path(spec).name, Path(spec).expanduser().parent
+    nearby = [f for f in files if (parent / f).is_file()]  # an I3D file next to the one named
+    close = difflib.get_close_matches(name, shipped + nearby, n=1, cutoff=0.6)
+    guess = ""
+    if close:
+        guess = f"did you mean {str(parent / close[0]) if close[0] in nearby else close[0]!r}? "
+    evaluators = f"shipped evaluators: {', '.join(shipped) or 'none installed'}"
+    folder = "a folder written by 'vidgen evaluator train'"
+    if not i3d:
+        return VidgenError(f"no evaluator {spec!r}: not a folder and not a shipped evaluator",
+                           hint=f"{guess}{evaluators}; or {folder}")
+    if name.endswith(".pt"):  # a detector file named but not there: where to get it
+        how = _missing_hint(I3D_FILES)
+    else:
+        how = (f"an I3D file ({' or '.join(files)}) by path, $VIDGEN_I3D or in {default_detector_dir()} "
+               "(docs/metrics.md says where to get them)")
+    return VidgenError(f"no detector {spec!r}: not a file, a folder or a shipped evaluator",
+                       hint=f"{guess}{evaluators}; or {how}; or {folder}")
 
 
 def load_evaluator_for(spec: Any, *, device: str | torch.device = "cpu") -> Any:
@@ -262,6 +294,9 @@ def load_evaluator_for(spec: Any, *, device: str | torch.device = "cpu") -> Any:
                                "'vidgen evaluator train'")
     if isinstance(spec, torch.nn.Module):
         return spec
-    from vidgen.metrics.evaluator import load_evaluator
+    from vidgen.metrics.evaluator import load_evaluator, shipped_evaluators
+
+    if str(spec) not in shipped_evaluators() and not Path(str(spec)).expanduser().exists():
+        raise _unknown_detector(str(spec), i3d=False)
 
     return load_evaluator(str(spec), device=device)

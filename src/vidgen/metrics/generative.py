@@ -37,6 +37,9 @@ Python::
 
 from __future__ import annotations
 
+import logging
+import os
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -50,9 +53,11 @@ from vidgen.metrics.records import append_record
 from vidgen.metrics.stats import rank_block
 from vidgen.registry import METRICS, Entry
 
+log = logging.getLogger(__name__)
+
 __all__ = ["NEEDS", "MetricName", "SampleFn", "append_record", "dataset_clips", "describe_needs", "evaluate_generator",
-           "generated_clips", "load_clips", "model_sampler", "parse_name", "score_distance", "score_files",
-           "score_sampler"]
+           "fitting_metric", "generated_clips", "load_clips", "model_sampler", "parse_name", "score_distance",
+           "score_files", "score_sampler"]
 
 # how a model is asked for clips: (first seed, count, frames or None) -> float [count, T, C, H, W]
 SampleFn = Callable[[int, int, "int | None"], torch.Tensor]
@@ -139,11 +144,35 @@ def model_sampler(model: Any, *, frames_needed: int | None = None) -> tuple[Samp
 # ----------------------------------------------------------------------------- clip sources
 
 
-def dataset_clips(dataset: Any, num: int, *, batch_size: int = 16) -> Iterator[torch.Tensor]:
-    """This process's share of the first ``num`` clips of ``dataset``, as ``[B, T, C, H, W]`` batches."""
+def fitting_metric(metric: str, available: int) -> str | None:
+    """The metric like ``metric`` (``fvd2048_16f``) on as many clips as ``available`` allows: the
+    largest power of two of them (``fvd256_16f`` for 300 clips), or None under 2 clips."""
+    entry = METRICS.get(metric)
+    if available < 2 or "clips" not in entry.params:
+        return None
+    clips = 1 << (available.bit_length() - 1)
+    return entry.form.replace("{N}", str(clips)).replace("{T}", str(entry.params.get("frames")))
+
+
+def _fewer_clips(metric: str | None, available: int, more: str) -> str:
+    """The hint of a clip-count error: the metric that fits ``available`` clips, or how to get ``more``."""
+    fit = fitting_metric(metric, available) if metric else None
+    if fit is None:
+        return f"a distance needs at least 2 clips: {more}" if metric else \
+            f"use a metric with fewer clips (e.g. fvd256_16f), or {more}"
+    return f"use {fit} instead (clips: the largest power of two <= the {available} available), or {more}"
+
+
+def dataset_clips(dataset: Any, num: int, *, batch_size: int = 16,
+                  metric: str | None = None) -> Iterator[torch.Tensor]:
+    """This process's share of the first ``num`` clips of ``dataset``, as ``[B, T, C, H, W]`` batches.
+
+    ``metric``: the metric's name, for an error (too few clips) that names the one that fits.
+    """
     if len(dataset) < num:
+        more = "a bigger set (data.num_clips=... for the built-in sets; more videos or data.clips_per_video for a folder)"
         raise VidgenError(f"the real set holds {len(dataset)} clips, the metric needs {num}",
-                          hint="use a metric with fewer clips (e.g. fvd256_16f) or a bigger set (data.num_clips=...)")
+                          hint=_fewer_clips(metric, len(dataset), more))
     start, count = rank_block(num)
     for i in range(start, start + count, batch_size):
         yield torch.stack([dataset[j]["video"] for j in range(i, min(i + batch_size, start + count))])
@@ -181,7 +210,7 @@ def score_distance(metric: Entry, sample: SampleFn, *, real: Any, data_config: d
     det = resolve_detector(detector, protocol=protocol, device=device, precision=precision)
     clips, frames = metric.params["clips"], metric.params["frames"]
     # each process feeds its own block of clips; fvd counts, merges and caches the statistics
-    real_clips = dataset_clips(real, clips, batch_size=batch_size)
+    real_clips = dataset_clips(real, clips, batch_size=batch_size, metric=metric.name)
     fake_clips = generated_clips(sample, clips, seed=seed, frames=ask_frames, batch_size=batch_size)
     no_cache = data_config is None or cache_dir is False
     return metric.meta["compute"](real_clips, fake_clips, det, num_clips=clips, frames=frames, batch_size=batch_size,
@@ -245,14 +274,38 @@ def evaluate_generator(model: Any, metric: str, dataset: Any, *, data_config: di
 # ----------------------------------------------------------------------------- clips from files
 
 
+def _video_files(root: Path) -> list[Path]:
+    """The videos under ``root``, searched recursively as the ``folder`` dataset does: files with a
+    video suffix, and folders of frame images that hold no video file; hidden entries skipped."""
+    from vidgen.data.folder import VIDEO_EXTENSIONS
+    from vidgen.io.video import IMAGE_EXTENSIONS, natural_key
+
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted((n for n in dirnames if not n.startswith(".")), key=natural_key)
+        files = sorted((f for f in filenames if not f.startswith(".")), key=natural_key)
+        videos = [Path(dirpath) / f for f in files if Path(f).suffix.lower().lstrip(".") in VIDEO_EXTENSIONS]
+        found.extend(videos)
+        if not videos and any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in files):
+            found.append(Path(dirpath))  # a folder of frames is one clip
+    return found
+
+
+def _listed(names: list[str], most: int = 3) -> str:
+    """``a, b, c and 4 more``: a few names and how many were left out."""
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def load_clips(path: str | Path, *, frames: int | None = None) -> torch.Tensor:
     """Clips from files as float ``[N, T, C, H, W]`` in ``[-1, 1]``.
 
     ``path`` is a ``.npy`` / ``.npz`` array of clips (uint8 ``[N, T, H, W, C]`` as ``vidgen
     sample --out x.npy`` writes, or float in ``[-1, 1]`` laid out ``[N, T, H, W, C]`` or
     ``[N, T, C, H, W]``; an ``.npz`` holds one array, or several under ``videos``), or a folder
-    of video files (mp4, avi, mov, webm, mkv, gif), each one clip (its first ``frames``
-    frames; all clips must have the same size).
+    searched recursively for video files (mp4, avi, mov, webm, mkv, gif) and folders of frame
+    images, as the ``folder`` dataset finds them: each one clip (its first ``frames`` frames;
+    all clips must have the same size). Files that cannot be read are skipped, with a warning
+    (logged) that names them.
     """
     from vidgen.data.folder import VIDEO_EXTENSIONS
     from vidgen.io.video import read_video
@@ -261,25 +314,31 @@ def load_clips(path: str | Path, *, frames: int | None = None) -> torch.Tensor:
     if not p.exists():
         raise VidgenError(f"{str(p)!r} does not exist", hint="pass a .npy/.npz array of clips or a folder of videos")
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix.lower().lstrip(".") in VIDEO_EXTENSIONS)
+        files = _video_files(p)
         if not files:
-            raise VidgenError(f"{p} holds no video file ({', '.join(VIDEO_EXTENSIONS)})")
-        clips, skipped = [], 0
+            raise VidgenError(f"{p} holds no video file ({', '.join(VIDEO_EXTENSIONS)}) or folder of frames, "
+                              "searched recursively", hint="pass a folder of videos or a .npy/.npz array of clips")
+        clips, names, skipped = [], [], []
         for f in files:
+            name = str(f.relative_to(p)) if f != p else f.name
             try:
                 clips.append(read_video(f, num_frames=frames))
-            except VidgenError:
-                skipped += 1  # a corrupt file is skipped and counted
+                names.append(name)
+            except VidgenError as e:
+                skipped.append((name, e.message))  # a corrupt file is skipped and named
         if not clips:
-            raise VidgenError(f"none of the {len(files)} videos in {p} could be read")
+            raise VidgenError(f"none of the {len(files)} videos in {p} could be read "
+                              f"({_listed([n for n, _ in skipped])})", hint=f"the first: {skipped[0][1]}")
         if skipped:
-            import warnings
-
-            warnings.warn(f"{skipped} of {len(files)} videos in {p} could not be read and were skipped", stacklevel=2)
-        shapes = {c.shape for c in clips}
+            log.warning("skipped %d of %d videos in %s that could not be read: %s; %s", len(skipped), len(files), p,
+                        _listed([n for n, _ in skipped]), skipped[0][1])
+        shapes = Counter(c.shape for c in clips)
         if len(shapes) > 1:
-            raise VidgenError(f"the videos in {p} differ in size or length: {sorted(shapes)[:3]}",
-                              hint="write clips of one size (e.g. with vidgen sample), or pass --frames")
+            usual = shapes.most_common(1)[0][0]
+            odd = [f"{n} {list(c.shape)}" for n, c in zip(names, clips) if c.shape != usual]
+            raise VidgenError(f"the videos in {p} differ in size or length: most are {list(usual)} [T, H, W, C], "
+                              f"not {_listed(odd)}",
+                              hint="write clips of one size (e.g. with vidgen sample), or remove the odd ones")
         array: np.ndarray = np.stack(clips)
     elif p.suffix.lower() in (".npy", ".npz"):
         try:
@@ -342,8 +401,10 @@ def score_files(real: str | Path, fake: str | Path, metric: str, *, detector: An
     _needs(entry, "clips")
     frames = entry.params.get("frames")
     a, b = (load_clips(p, frames=frames) for p in (real, fake))
-    if len(b) < entry.params["clips"]:
-        raise VidgenError(f"only {len(b)} generated clips were available, the metric needs {entry.params['clips']}",
-                          hint="score more clips or pick a metric with fewer clips (e.g. fvd256_16f)")
+    for clips, which, where in ((a, "real", real), (b, "generated", fake)):
+        if len(clips) < entry.params["clips"]:
+            raise VidgenError(f"only {len(clips)} {which} clips were available in {where}, the metric needs "
+                              f"{entry.params['clips']}", hint=_fewer_clips(entry.name, min(len(a), len(b)),
+                                                                             "more clips in both sets"))
     return entry.obj(entry, lambda seed, n, _frames: b[seed:seed + n], real=_Clips(a), detector=detector,
                      protocol=protocol, batch_size=batch_size, progress=progress, device=device, precision=precision)

@@ -374,6 +374,10 @@ class Trainer:
                 f" | {info.world} process(es) on {self.device}, {str(self.dtype).replace('torch.', '')}"
                 f"{', channels-last' if self.channels_last else ''} | global batch {self.global_batch} | "
                 f"run folder {self.run_dir}" + (f" | from step {self.step}, {self.nimg / 1000:.3f} kimg" if resuming else ""))
+            if resuming and self.nimg >= self.total_nimg:  # the loop will not run a step: say why, and the way on
+                self.echo(f"nothing to train: this run already finished at {self.nimg / 1000:g} kimg "
+                          f"(train.kimg={tc.kimg:g}); to train longer, raise train.kimg, e.g. vidgen train --resume "
+                          f"{self.run_dir} train.kimg={2 * self.nimg / 1000:g}")
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
