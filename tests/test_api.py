@@ -181,3 +181,16 @@ def test_info_gan_exports_sample_by_category_and_refuse_cond_acc(tmp_path):
     torch.testing.assert_close(gen.sample(3)[2], gen.sample(1, seed=2, label=2)[0])  # seed s: category s mod 3
     with pytest.raises(VidgenError, match="without labels"):
         evaluate_generator(gen, "cond_acc16", dataset=None)
+
+
+def test_long_work_shows_a_bar_on_a_terminal_and_nothing_elsewhere(monkeypatch, capsys):
+    from vidgen.utils import progress as progress_mod
+
+    monkeypatch.setenv("VIDGEN_PROGRESS", "1")
+    assert list(progress_mod.progress(range(3), desc="work")) == [0, 1, 2]
+    assert "work" in capsys.readouterr().err  # a bar on stderr
+    assert list(progress_mod.progress(range(1), desc="one")) == [0]  # a single step: no bar
+    assert "one" not in capsys.readouterr().err
+    monkeypatch.setenv("VIDGEN_PROGRESS", "0")
+    list(progress_mod.progress(range(3), desc="quiet"))
+    assert capsys.readouterr().err == ""

@@ -26,6 +26,7 @@ from vidgen.family import family_of
 from vidgen.io.checkpoint import FORMAT_VERSION, load_export, save_export
 from vidgen.registry import FAMILIES, MODELS
 from vidgen.utils.hw import resolve_device
+from vidgen.utils.progress import progress
 
 
 class LoadedModel:
@@ -133,8 +134,9 @@ def run_predictor(model: torch.nn.Module, context: torch.Tensor, *, frames: int,
     model.eval()
     try:
         with torch.inference_mode():
+            chunks = context.split(batch_size)
             pred = torch.cat([model(chunk.to(device), future=frames, generator=generator).float()
-                              for chunk in context.split(batch_size)])
+                              for chunk in progress(chunks, total=len(chunks), desc="predicting")])
     finally:
         model.train(was_training)
     return pred.cpu() if cpu else pred

@@ -30,6 +30,7 @@ from vidgen.errors import ConfigError, VidgenError
 from vidgen.metrics.detectors import load_evaluator_for
 from vidgen.metrics.stats import rank_block
 from vidgen.registry import METRICS
+from vidgen.utils.progress import progress
 
 __all__ = ["CondAcc", "DEFAULT_CLIPS", "class_map", "cond_acc", "score_cond_acc"]
 
@@ -185,7 +186,7 @@ def score_cond_acc(metric: Any, sample: Callable[[int, int, Any], torch.Tensor],
     counter = CondAcc(evaluator, num_classes=num_classes, class_names=class_names)
     start, count = rank_block(metric.params["clips"])
     with _eval_mode(evaluator):
-        for i in range(start, start + count, batch_size):
+        for i in progress(range(start, start + count, batch_size), desc="cond_acc"):
             n = min(batch_size, start + count - i)
             counter.update(sample(seed + i, n, None), seed_labels(range(seed + i, seed + i + n), num_classes))
     return {"metric": metric.name, **counter.compute(), "detector": getattr(evaluator, "name", "evaluator"),

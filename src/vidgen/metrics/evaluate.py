@@ -26,6 +26,7 @@ from vidgen.errors import VidgenError
 from vidgen.inference import run_predictor  # the one runner of predictor networks (no vidgen.api)
 from vidgen.metrics.frame import SSIM_WINDOW, FrameMetrics
 from vidgen.registry import METRICS
+from vidgen.utils.progress import progress
 
 
 # what ``vidgen eval`` prints: (label, key of the result, format)
@@ -78,7 +79,7 @@ def evaluate_predictor(
         raise VidgenError("the test set is empty")
     generator = torch.Generator().manual_seed(int(seed))
     metrics: FrameMetrics | None = None
-    for start in range(0, count, batch_size):
+    for start in progress(range(0, count, batch_size), desc="scoring predictions"):
         clips = torch.stack([dataset[i]["video"] for i in range(start, min(start + batch_size, count))])
         if clips.shape[1] < context + future:
             raise VidgenError(f"the test clips have {clips.shape[1]} frames, context + future = {context} + {future} "

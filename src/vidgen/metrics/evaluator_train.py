@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from vidgen.data.base import DataConfig
 from vidgen.errors import ConfigError, DataError
 from vidgen.metrics.evaluator import EvaluatorArch, VideoEvaluator, save_evaluator
+from vidgen.utils.progress import bar
 
 __all__ = ["train_evaluator"]
 
@@ -205,7 +206,9 @@ def train_evaluator(
     losses: list[float] = []
     next_echo = 0.0
     batches = _training_batches(dataset, train_idx, batch_size, seed, workers)
+    shown = bar(steps or 0, desc="training the evaluator")  # a bar on a terminal when the steps are known
     for videos, labels in batches:
+        shown.update(1)
         progress = max(step / steps if steps else 0.0,
                        (time.perf_counter() - start) / (60 * minutes) if minutes else 0.0)
         if progress >= 1.0:
@@ -226,6 +229,7 @@ def train_evaluator(
                  f"train acc {np.mean(hits[-20:]):.3f}")
             next_echo = math.floor(progress * 10 + 1) / 10
     batches.close()  # stops the loader's workers
+    shown.close()
     seconds = time.perf_counter() - start
     train_acc = float(np.mean(hits[-max(1, len(hits) // 10):]))
     test_set.set_epoch(0)

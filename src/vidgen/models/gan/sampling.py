@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vidgen.utils.progress import progress
+
 
 @torch.inference_mode()
 def generate(generator: nn.Module, latents: torch.Tensor, *, labels: torch.Tensor | None = None,
@@ -28,7 +30,7 @@ def generate(generator: nn.Module, latents: torch.Tensor, *, labels: torch.Tenso
     label_chunks = labels.split(batch_size) if labels is not None else [None] * len(chunks)
     try:
         out = []
-        for z, y in zip(chunks, label_chunks):
+        for z, y in progress(zip(chunks, label_chunks), total=len(chunks), desc="sampling"):
             kwargs = {}
             if y is not None:
                 kwargs["label"] = y.to(device)

@@ -11,6 +11,7 @@ import torch
 from vidgen.convert import as_video_batch, check_count, check_input
 from vidgen.errors import VidgenError
 from vidgen.inference import LoadedModel, predict
+from vidgen.utils.progress import progress
 
 
 class VideoVAE(LoadedModel):
@@ -126,7 +127,7 @@ def _chunks(x: torch.Tensor, labels: torch.Tensor | None, size: int):
     """``(x chunk, labels chunk or None)`` pairs of ``size`` rows."""
     check_count("batch_size", size)
     parts = labels.split(size) if labels is not None else [None] * math.ceil(len(x) / size)
-    return zip(x.split(size), parts)
+    return progress(zip(x.split(size), parts), total=len(parts), desc="decoding")
 
 
 def _on(labels: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
