@@ -12,7 +12,7 @@ TORCH_FLAGS ?=
 .PHONY: demo test install clean help
 
 help:
-	@echo "make demo      train the demo GAN on the built-in shapes set (MINUTES=$(MINUTES)), write samples"
+	@echo "make demo      samples of the shipped models, then the demo GAN trained for MINUTES=$(MINUTES)"
 	@echo "make test      run the test suite"
 	@echo "make install   create $(VENV) and install vidgen with its test extras"
 	@echo "make clean     remove $(VENV), runs/ and caches"
@@ -28,7 +28,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(BIN)/vidgen train configs/demo.yaml train.minutes=$(MINUTES)
+	$(BIN)/vidgen demo --minutes $(MINUTES)
 
 test: install
 	$(BIN)/python -m pytest

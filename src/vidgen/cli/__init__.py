@@ -11,6 +11,7 @@ import sys
 
 from vidgen import __version__
 from vidgen.cli import data as data_cmd
+from vidgen.cli import demo as demo_cmd
 from vidgen.cli import eval as eval_cmd
 from vidgen.cli import evaluator as evaluator_cmd
 from vidgen.cli import interpolate as interpolate_cmd
@@ -24,7 +25,7 @@ from vidgen.cli import ui as ui_cmd
 from vidgen.errors import VidgenError
 
 COMMANDS = (train_cmd, sample_cmd, predict_cmd, reconstruct_cmd, interpolate_cmd, eval_cmd, evaluator_cmd, data_cmd,
-            models_cmd, list_cmd, ui_cmd)
+            models_cmd, list_cmd, ui_cmd, demo_cmd)
 
 
 class _Declared(Exception):
