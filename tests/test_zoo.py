@@ -57,6 +57,9 @@ def test_names_resolve_in_every_command(tmp_path, monkeypatch, capsys):
     assert main(["sample", "tiny-gan", "--num", "2", "--out", str(tmp_path / "s.npy")]) == 0
     assert main(["models"]) == 0 and "tiny-gan" in capsys.readouterr().out
     assert main(["list", "shipped"]) == 0 and "a test generator" in capsys.readouterr().out
+    from vidgen.cli.eval import record_path
+
+    assert record_path("tiny-gan", "cond_acc96") == Path("metric-tiny-gan-cond_acc96.jsonl")  # not in the package
     assert main(["sample", "no-such-model", "--out", str(tmp_path / "x.npy")]) != 0
     assert "tiny-gan" in capsys.readouterr().err  # the hint names the shipped models
 

@@ -113,6 +113,17 @@ def build_test_set(meta: dict[str, Any], overrides: list[str], *, frames: int,
     return build_dataset(config), {"name": name, **cfgmod.to_dict(config)}
 
 
+def record_path(checkpoint: str, metric: str) -> Path:
+    """Where a run's record goes: ``RUN_DIR/metric-<metric>.jsonl``; for a shipped model (whose folder
+    is inside the package) ``./metric-<model>-<metric>.jsonl`` instead."""
+    from vidgen.io.checkpoint import find_export
+    from vidgen.zoo import find_shipped
+
+    if not Path(checkpoint).exists() and find_shipped(checkpoint) is not None:
+        return Path(f"metric-{checkpoint}-{metric}.jsonl")
+    return find_export(checkpoint) / f"metric-{metric}.jsonl"
+
+
 def run(args: argparse.Namespace) -> int:
     from vidgen.cli.predict import check_flags
     from vidgen.metrics.generative import describe_needs
@@ -164,7 +175,7 @@ def run_predictor_metric(args: argparse.Namespace, metric: Entry) -> int:
         "seconds": round(time.perf_counter() - start, 3),
         "vidgen_version": __version__,
     }
-    out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{metric.name}.jsonl"
+    out = Path(args.out) if args.out else record_path(args.checkpoint, metric.name)
     print(f"{metric.name}: {record['model']} (step {record['step']}) on {results['clips']} clips of {data['name']}, "
           f"{context} context -> {future} predicted frames")
     for label, key, fmt in metric.meta.get("table", ()):
@@ -205,7 +216,7 @@ def run_generative(args: argparse.Namespace, metric: Entry) -> int:
     }
     print(f"{metric.name}: {record['model']} (step {record['step']}) against {data['name']}")
     _print_results(results)
-    out = Path(args.out) if args.out else find_export(args.checkpoint) / f"metric-{metric.name}.jsonl"
+    out = Path(args.out) if args.out else record_path(args.checkpoint, metric.name)
     print(f"record appended to {append_record(out, record)}")
     return 0
 
