@@ -178,6 +178,21 @@ def test_empty_or_missing_folder_says_what_was_found(tmp_path):
         FolderDataset(make(tmp_path, path=str(empty)))
 
 
+def test_videos_too_short_for_the_clip_say_so_and_what_fits(tmp_path):
+    root = tmp_path / "short"
+    write_video(root / "a.mp4", ramp(12))
+    write_video(root / "sub" / "b.mp4", ramp(9))
+    with pytest.raises(DataError) as e:
+        FolderDataset(make(tmp_path, path=str(root), frames=16))
+    assert "2 too short" in e.value.message
+    hint = e.value.hint
+    assert "too short" in hint and "the longest has 12 frames, a clip needs 16" in hint
+    assert "lower data.frames (at most 12 here)" in hint and "extensions" not in hint
+    with pytest.raises(DataError) as e:
+        FolderDataset(make(tmp_path, path=str(root), frames=8, transforms=TransformConfig(temporal_stride=2)))
+    assert "at most 6 here" in e.value.hint and "data.transforms.temporal_stride" in e.value.hint
+
+
 def test_every_claimed_extension(tmp_path, caplog):
     root = tmp_path / "formats"
     root.mkdir()

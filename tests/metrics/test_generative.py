@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import vidgen
 from vidgen.cli import main as cli_main
@@ -16,6 +18,7 @@ from vidgen.io.video import write_video
 from vidgen.metrics import fvd
 from vidgen.metrics.generative import (
     evaluate_generator,
+    fitting_metric,
     generated_clips,
     load_clips,
     parse_name,
@@ -50,7 +53,7 @@ def test_metric_names():
             parse_name(bad)
 
 
-def test_clip_files_round_trip(tmp_path):
+def test_clip_files_round_trip(tmp_path, caplog):
     x = clips(3, 0)
     u8 = ((x + 1) * 127.5).round().to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()  # [N, T, H, W, C]
     np.save(tmp_path / "a.npy", u8)
@@ -65,9 +68,33 @@ def test_clip_files_round_trip(tmp_path):
     for i in range(2):
         write_video(folder / f"clip{i}.mp4", u8[i], fps=4)
     (folder / "broken.mp4").write_bytes(b"not a video")
-    with pytest.warns(UserWarning, match="1 of 3 videos"):
+    with caplog.at_level(logging.WARNING, logger="vidgen.metrics.generative"):
         got = load_clips(folder)
     assert got.shape == (2, 4, 3, 8, 8)
+    [message] = [r.getMessage() for r in caplog.records]
+    assert "skipped 1 of 3 videos" in message and "broken.mp4" in message and "not a readable video" in message
+
+
+def test_a_folder_of_clips_is_searched_recursively_and_names_what_it_skips(tmp_path, caplog):
+    u8 = ((clips(5, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()  # [N, T, H, W, C]
+    root = tmp_path / "fake"
+    write_video(root / "a.mp4", u8[0], fps=4)
+    write_video(root / "cls1" / "b.mp4", u8[1], fps=4)
+    write_video(root / "cls2" / "deeper" / "c.mp4", u8[2], fps=4)
+    frames = root / "cls2" / "frames_d"  # a folder of frame images is one clip, as for the folder dataset
+    frames.mkdir(parents=True)
+    for t, frame in enumerate(u8[3]):
+        Image.fromarray(frame).save(frames / f"{t}.png")
+    write_video(root / ".hidden" / "e.mp4", u8[4], fps=4)  # hidden: left out
+    for name in ("bad1.mp4", "cls1/bad2.mp4", "cls2/bad3.gif", "cls2/deeper/bad4.mp4"):
+        (root / name).write_bytes(b"not a video")
+    with caplog.at_level(logging.WARNING, logger="vidgen.metrics.generative"):
+        got = load_clips(root)
+    assert got.shape == (4, 4, 3, 8, 8)
+    torch.testing.assert_close(got[3], torch.from_numpy(u8[3]).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    [message] = [r.getMessage() for r in caplog.records]
+    assert f"skipped 4 of 8 videos in {root}" in message
+    assert "bad1.mp4, cls1/bad2.mp4, cls2/bad3.gif and 1 more" in message and "not a readable video" in message
 
 
 @pytest.mark.parametrize("make, match", [
@@ -96,8 +123,9 @@ def test_score_files_is_zero_for_the_same_clips_and_grows_with_the_difference(tm
     assert same["detector"] == "moments" and same["real_clips"] == same["fake_clips"] == 40
     kvd = score_files(tmp_path / "real.npy", tmp_path / "far.npy", "kvd40_4f", detector=det, progress=False)
     assert kvd["metric"] == "kvd40_4f" and kvd["value"] > 0
-    with pytest.raises(VidgenError, match="needs 50"):
+    with pytest.raises(VidgenError, match="needs 50") as e:
         score_files(tmp_path / "real.npy", tmp_path / "same.npy", "fvd50_4f", detector=det, progress=False)
+    assert "use fvd32_4f instead" in e.value.hint  # the largest power of two of the 40 clips, the same frames
 
 
 def test_generated_clips_use_one_seed_per_clip_whatever_the_batch():
@@ -124,8 +152,18 @@ def test_score_sampler_against_a_dataset_caches_the_real_statistics(tmp_path):
     assert len(list(tmp_path.glob("stats-*.npz"))) == 1
     score_sampler(same_as_real, "fvd24_4f", **{**kw, "data_config": {"name": "toy", "seed": 2}})
     assert len(list(tmp_path.glob("stats-*.npz"))) == 2  # another data config: computed afresh
-    with pytest.raises(VidgenError, match="holds 24 clips"):
+    with pytest.raises(VidgenError, match="holds 24 clips") as e:
         score_sampler(same_as_real, "fvd32_16f", **kw)
+    assert "use fvd16_16f instead" in e.value.hint and "fvd32_16f" not in e.value.hint
+    with pytest.raises(VidgenError, match="holds 1 clips") as e:
+        score_sampler(same_as_real, "kvd2_4f", **{**kw, "real": real[:1]})
+    assert "at least 2 clips" in e.value.hint
+
+
+def test_fitting_metric_keeps_the_kind_and_frames():
+    assert fitting_metric("fvd2048_16f", 300) == "fvd256_16f"
+    assert fitting_metric("kvd2048_8f", 2048) == "kvd2048_8f"
+    assert fitting_metric("fvd16_4f", 3) == "fvd2_4f" and fitting_metric("fvd16_4f", 1) is None
 
 
 @pytest.fixture(scope="module")

@@ -68,6 +68,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_preview(args: argparse.Namespace) -> int:
+    import sys
+
     import torch
 
     import vidgen
@@ -80,9 +82,9 @@ def run_preview(args: argparse.Namespace) -> int:
         raise VidgenError("--labels applies only with a grid video (.mp4, .gif, .npy), not a .png still",
                           hint="leave --labels out, or write a .gif")
     config, dataset = _dataset(args)
-    if args.labels and not dataset.class_names:
-        raise VidgenError(f"--labels applies only with a labelled dataset: this {args.name} set has no classes",
-                          hint="leave --labels out")
+    if args.labels and not dataset.class_names:  # a note, not an error: a preview is how one finds out
+        print(f"note: --labels shows nothing: this {args.name} set has no classes (a folder set gets them from "
+              "class sub-folders)", file=sys.stderr)
     items = [dataset[i] for i in range(min(args.num, len(dataset)))]
     videos = torch.stack([item["video"] for item in items])  # [B, T, C, H, W]
     labels = None

@@ -19,6 +19,7 @@ from typing import Any
 
 from vidgen import __version__
 from vidgen import config as cfgmod
+from vidgen.cli.predict import Given, given
 from vidgen.errors import VidgenError
 from vidgen.registry import METRICS, Entry
 
@@ -72,10 +73,14 @@ def add_parser(sub) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
                    help="detector precision: fp32 (exact, default) or bf16 (fast, for monitoring)")
     p.add_argument("--no-cache", action="store_true", help="recompute the real-data statistics (no disk cache)")
-    p.add_argument("--num", type=int, default=1000, help="clips to score (default 1000, or the whole test set)")
+    p.add_argument("--num", type=int, default=1000, action=Given,
+                   help="predictor metrics: clips to score (default 1000, or the whole test set); the others "
+                        "count their clips in their name (fvd256_16f: 256)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per batch (default 16)")
-    p.add_argument("--context", type=int, default=None, help="context frames (default: the model's training split)")
-    p.add_argument("--future", type=int, default=None, help="frames predicted and scored (default: the model's)")
+    p.add_argument("--context", type=int, default=None,
+                   help="predictor metrics: context frames (default: the model's training split)")
+    p.add_argument("--future", type=int, default=None,
+                   help="predictor metrics: frames predicted and scored (default: the model's)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of a stochastic model's draws; generated clip i uses seed SEED+i (default 0)")
     p.add_argument("--out", default=None,
@@ -124,12 +129,29 @@ def record_path(checkpoint: str, metric: str) -> Path:
     return find_export(checkpoint) / f"metric-{metric}.jsonl"
 
 
+def _check_context(args: argparse.Namespace, metric: Entry) -> None:
+    """Refuse the options of a predictor metric (--num, --context, --future) for one that would ignore them."""
+    if "predict" in metric.meta.get("needs", ()):
+        return
+    scored = ", ".join(e.form for e in METRICS if "predict" in e.meta.get("needs", ()))
+    for name in ("num", "context", "future"):
+        used = given(args, name) if name == "num" else getattr(args, name) is not None  # --num has a default
+        if used:
+            why = f"{metric.name} does not score a predictor"
+            hint = f"leave --{name} out"
+            if name == "num" and metric.params.get("clips"):
+                why = f"{metric.name} scores {metric.params['clips']} clips"
+                hint += f"; the number in the metric's name sets the clips ({metric.form})"
+            raise VidgenError(f"--{name} applies only with a predictor metric ({scored}): {why}", hint=hint)
+
+
 def run(args: argparse.Namespace) -> int:
     from vidgen.cli.predict import check_flags
     from vidgen.metrics.generative import describe_needs
 
     check_flags(args, ("num", "batch_size", "context", "future"))
     metric = METRICS.get(args.metric)  # an unknown name: the valid ones
+    _check_context(args, metric)
     if args.real is not None or args.fake is not None:
         return run_files(args, metric)
     if args.checkpoint is None:
