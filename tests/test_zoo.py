@@ -45,14 +45,15 @@ def test_a_shipped_model_loads_by_name_and_measures_what_its_listing_claims(mode
 
 def test_names_resolve_in_every_command(tmp_path, monkeypatch, capsys):
     """A model in the zoo folder is found by name by vidgen.load and the commands; a missing name says which exist."""
-    shutil.copytree(FIXTURE, tmp_path / "tiny-gan", ignore=shutil.ignore_patterns("*.npy", "README*"))
-    (tmp_path / "tiny-gan" / zoo.CARD).write_text(json.dumps({
+    zoo_dir = tmp_path / "zoo"
+    shutil.copytree(FIXTURE, zoo_dir / "tiny-gan", ignore=shutil.ignore_patterns("*.npy", "README*"))
+    (zoo_dir / "tiny-gan" / zoo.CARD).write_text(json.dumps({
         "summary": "a test generator", "task": "test", "family": "gan", "model": "dcgan3d", "clips": "4 frames",
         "capabilities": ["class", "generate", "interpolate"], "recipe": "configs/debug/gan_cond_tiny.yaml",
         "command": "vidgen train configs/debug/gan_cond_tiny.yaml", "metrics": [],
         "trained": {"kimg": 0.032, "minutes": 0.1, "hardware": "test"}}))
-    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(zoo, "ZOO_DIR", zoo_dir)
+    monkeypatch.chdir(tmp_path)  # not the zoo folder: names must not resolve as paths here
     assert vidgen.load("tiny-gan").name == "dcgan3d"
     assert main(["sample", "tiny-gan", "--num", "2", "--out", str(tmp_path / "s.npy")]) == 0
     assert main(["models"]) == 0 and "tiny-gan" in capsys.readouterr().out

@@ -107,3 +107,10 @@ def test_the_server_listens_on_loopback_only(server):
             s.settimeout(1)
             assert s.connect_ex((address, port)) != 0
     assert threading.active_count() >= 1
+
+
+def test_evaluate_scores_a_run_and_a_bad_metric_is_a_message(client):
+    table = client.predict(PREDICTOR, "frames", None, 8, "data.seed=1", api_name="/evaluate")
+    assert "**frames** of `convlstm`" in table and "| mse |" in table
+    with pytest.raises(Exception, match="unknown metric 'fvd'"):
+        client.predict(PREDICTOR, "fvd", None, 8, "", api_name="/evaluate")

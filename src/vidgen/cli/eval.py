@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from vidgen import __version__
-from vidgen import config as cfgmod
 from vidgen.cli.predict import Given, given
 from vidgen.errors import VidgenError
 from vidgen.registry import METRICS, Entry
@@ -89,35 +88,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def build_test_set(meta: dict[str, Any], overrides: list[str], *, frames: int,
-                   where: str) -> tuple[Any, dict[str, Any]]:
-    """The dataset of the run's data config with ``data.key=value`` overrides, and its resolved config.
-
-    Clips get at least ``frames`` frames unless ``data.frames`` is overridden explicitly.
-    """
-    from vidgen.data import build_dataset
-    from vidgen.registry import DATASETS
-
-    data = meta.get("data")
-    if not isinstance(data, dict) or "name" not in data:
-        raise VidgenError(f"{where}: config.json holds no data config to build a test set from",
-                          hint="export the run again with this vidgen ('vidgen train --resume RUN_DIR')")
-    for text in overrides:
-        if not text.startswith("data."):
-            raise VidgenError(f"{text!r} does not change the test set",
-                              hint="overrides of vidgen eval are data.key=value, e.g. data.seed=1 data.num_clips=1000")
-    data = dict(cfgmod.apply_overrides({"data": data}, overrides)["data"])
-    if not any(text.startswith("data.frames=") for text in overrides) and data.get("frames", frames) < frames:
-        print(f"note: test clips of {frames} frames (the run's data.frames is {data['frames']})", file=sys.stderr)
-        data["frames"] = frames  # a longer horizon than training needs longer clips
-    if not overrides:
-        print("note: the test set is the run's own data config; give held-out clips with e.g. data.seed=1 "
-              "(synthetic sets) or data.path=DIR (folder)", file=sys.stderr)
-    name = data.pop("name")
-    config = cfgmod.from_dict(DATASETS.get(str(name)).config, data, "data")
-    return build_dataset(config), {"name": name, **cfgmod.to_dict(config)}
-
-
 def record_path(checkpoint: str, metric: str) -> Path:
     """Where a run's record goes: ``RUN_DIR/metric-<metric>.jsonl``; for a shipped model (whose folder
     is inside the package) ``./metric-<model>-<metric>.jsonl`` instead."""
@@ -169,37 +139,17 @@ def run(args: argparse.Namespace) -> int:
 def run_predictor_metric(args: argparse.Namespace, metric: Entry) -> int:
     """A metric of a predictor (``frames``) on the run's own (or overridden) test set."""
     from vidgen.cli.predict import load_predictor
-    from vidgen.io.checkpoint import find_export
     from vidgen.metrics.records import append_record
+    from vidgen.metrics.runs import score_model
 
     predictor = load_predictor(args.checkpoint, device=args.device, command=f"--metric {metric.name}")
-    context = args.context if args.context is not None else predictor.context
-    future = args.future if args.future is not None else predictor.future
-    dataset, data = build_test_set(predictor.meta, list(args.overrides), frames=context + future,
-                                   where=args.checkpoint)
-    start = time.perf_counter()
-    results = metric.obj(predictor, dataset, context=context, future=future, num=args.num,
-                         batch_size=args.batch_size, seed=args.seed)
-    if results["clips"] < args.num:
-        print(f"note: the test set holds {results['clips']} clips, fewer than --num {args.num}", file=sys.stderr)
-    meta = predictor.meta
-    record = {
-        "metric": metric.name,
-        "checkpoint": str(find_export(args.checkpoint).resolve()),
-        "model": meta["model"]["name"],
-        "step": meta.get("step"),
-        "kimg": meta.get("kimg"),
-        "data": data,
-        "num": args.num,
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-        "results": results,
-        "seconds": round(time.perf_counter() - start, 3),
-        "vidgen_version": __version__,
-    }
+    record = score_model(predictor, metric.name, checkpoint=args.checkpoint, overrides=list(args.overrides),
+                         num=args.num, batch_size=args.batch_size, seed=args.seed, context=args.context,
+                         future=args.future)
+    results, data = record["results"], record["data"]
     out = Path(args.out) if args.out else record_path(args.checkpoint, metric.name)
     print(f"{metric.name}: {record['model']} (step {record['step']}) on {results['clips']} clips of {data['name']}, "
-          f"{context} context -> {future} predicted frames")
+          f"{record['context']} context -> {record['future']} predicted frames")
     for label, key, fmt in metric.meta.get("table", ()):
         print(f"  {label:<14} {fmt.format(results[key]) if key in results else '-'}")
     print(f"record appended to {append_record(out, record)}")
@@ -218,26 +168,16 @@ def _print_results(results: dict[str, Any]) -> None:
 def run_generative(args: argparse.Namespace, metric: Entry) -> int:
     """A metric of a generator (FVD, KVD, cond_acc) against the run's own (or overridden) data."""
     import vidgen
-    from vidgen.io.checkpoint import find_export
-    from vidgen.metrics import generative
     from vidgen.metrics.records import append_record
+    from vidgen.metrics.runs import score_model
 
     model = vidgen.load(args.checkpoint, device=args.device)
-    meta = model.meta
-    frames = metric.params.get("frames") or int(model.frames)
-    dataset, data = build_test_set(meta, list(args.overrides), frames=frames, where=args.checkpoint)
-    start = time.perf_counter()
-    results = generative.evaluate_generator(
-        model, metric.name, dataset, data_config=data, detector=args.detector, protocol=args.protocol, seed=args.seed,
-        batch_size=args.batch_size, cache_dir=False if args.no_cache else None, progress=sys.stderr.isatty(),
-        device=args.device, precision=args.precision)
-    record = {
-        "metric": metric.name, "checkpoint": str(find_export(args.checkpoint).resolve()), "model": meta["model"]["name"],
-        "step": meta.get("step"), "kimg": meta.get("kimg"), "data": data, "seed": args.seed, "results": results,
-        "seconds": round(time.perf_counter() - start, 3), "vidgen_version": __version__,
-    }
-    print(f"{metric.name}: {record['model']} (step {record['step']}) against {data['name']}")
-    _print_results(results)
+    record = score_model(model, metric.name, checkpoint=args.checkpoint, overrides=list(args.overrides),
+                         detector=args.detector, protocol=args.protocol, batch_size=args.batch_size, seed=args.seed,
+                         device=args.device, precision=args.precision, no_cache=args.no_cache,
+                         progress=sys.stderr.isatty())
+    print(f"{metric.name}: {record['model']} (step {record['step']}) against {record['data']['name']}")
+    _print_results(record["results"])
     out = Path(args.out) if args.out else record_path(args.checkpoint, metric.name)
     print(f"record appended to {append_record(out, record)}")
     return 0

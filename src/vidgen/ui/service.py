@@ -10,7 +10,6 @@ the page.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 import uuid
@@ -266,32 +265,24 @@ class Service:
 
     def evaluate(self, name: str, metric: str, *, detector: str | None = None, num: int = 256,
                  overrides: str = "", progress: ProgressFn = _quiet) -> str:
-        """Score a model with a registered metric; a markdown table of the results."""
-        import io
-        from contextlib import redirect_stderr, redirect_stdout
-
-        from vidgen.cli import main
+        """Score a model with a registered metric (as ``vidgen eval`` does); a markdown table of the results."""
+        from vidgen.metrics.records import append_record
+        from vidgen.metrics.runs import score_model
 
         if not name or not metric:
             raise VidgenError("pick a model and a metric first")
-        out = self.out / f"{uuid.uuid4().hex[:12]}.jsonl"
-        args = ["eval", name, "--metric", metric, "--out", str(out), "--device", self.settings.device]
-        if metric == "frames":
-            args += ["--num", str(self._check_count("clips", num, 10_000))]
-        if detector:
-            args += ["--detector", detector]
-        args += overrides.split()
+        model = self.load(name)
+        notes: list[str] = []
         progress(0.1, "scoring")
-        printed, errors = io.StringIO(), io.StringIO()
-        with redirect_stdout(printed), redirect_stderr(errors):
-            code = main(args)
-        if code != 0 or not out.is_file():  # the command's own one-line error and hint
-            lines = [line.removeprefix("error: ") for line in errors.getvalue().splitlines() if line.strip()]
-            raise VidgenError(lines[0] if lines else "scoring failed", hint=" ".join(lines[1:2]) or None)
-        record = json.loads(out.read_text().splitlines()[-1])
+        record = score_model(model, metric, checkpoint=name, overrides=overrides.split(), detector=detector,
+                             num=self._check_count("clips", num, 10_000), device=self.settings.device,
+                             note=notes.append)
+        append_record(self.out / "metrics.jsonl", record)
         rows = [(k, v) for k, v in record["results"].items() if isinstance(v, (int, float, str)) and k != "metric"]
         table = "\n".join(f"| {k} | {v:.5g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in rows)
-        return f"**{record['metric']}** of `{record['model']}`\n\n| result | value |\n|---|---|\n{table}"
+        said = "".join(f"\n\n_{n}_" for n in notes)
+        return f"**{record['metric']}** of `{record['model']}` on {record['data']['name']}{said}\n\n" \
+               f"| result | value |\n|---|---|\n{table}"
 
     def example_clip(self) -> str:
         """A Moving MNIST clip (digits rendered from Pillow's font), written once, for the continue tab."""
