@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 import vidgen
-from vidgen.cli.eval import build_test_set
+from vidgen.metrics.runs import build_test_set
 
 
 def clip_stats(video: torch.Tensor, threshold: float) -> dict[str, float]:

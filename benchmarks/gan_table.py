@@ -21,7 +21,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import vidgen
-from vidgen.cli.eval import build_test_set
+from vidgen.metrics.runs import build_test_set
 from vidgen.metrics.generative import evaluate_generator
 from vidgen.metrics.records import append_record
 
