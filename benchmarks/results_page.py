@@ -146,14 +146,17 @@ def check_record(record: Any, where: str) -> None:
         raise RecordError(f"{where}: budget is an object, e.g. {{\"minutes\": 15, \"kimg\": 40.1}}")
 
 
+MAX_DECIMALS = 4  # a value computed to the last bit is shown to 4 decimals
+
+
 def decimals(value: float) -> int | None:
-    """The decimals ``value`` was recorded with (None: too large or small to say)."""
+    """The decimals ``value`` was recorded with, at most :data:`MAX_DECIMALS` (None: too large or small to say)."""
     if isinstance(value, int):
         return 0
     text = repr(float(value))
     if "e" in text or "inf" in text or "nan" in text:
         return None
-    return len(text.split(".")[1]) if "." in text else 0
+    return min(MAX_DECIMALS, len(text.split(".")[1])) if "." in text else 0
 
 
 def fmt(value: float, places: int | None = None) -> str:

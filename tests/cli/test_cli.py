@@ -73,7 +73,7 @@ def test_sample_command_and_api_agree(trained_run, tmp_path):
 def test_dry_run_prints_the_resolved_config(capsys, repo_root):
     assert main(["train", str(repo_root / "configs" / "demo.yaml"), "--dry-run", "train.batch_size=3"]) == 0
     out = capsys.readouterr().out
-    assert "batch_size: 3" in out and "name: shapes" in out and "name: dcgan3d" in out
+    assert "batch_size: 3" in out and "name: shapes" in out and "name: mocogan" in out  # the demo recipe's model
 
 
 @pytest.mark.parametrize(

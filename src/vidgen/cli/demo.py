@@ -49,8 +49,8 @@ def shipped_samples(out: Path) -> list[Path]:
         predicted = torch.cat([clips[:, :pred.context], future], dim=1)
         grid = side_by_side(make_grid(clips, nrow=1), make_grid(predicted, nrow=1), titles=("real", "continued"))
         written.append(write_video(out / "shipped-digits.mp4", grid, fps=pred.fps))
-        written.append(write_video(out / "shipped-digits.png", side_by_side(frame_strips(clips[:2]),
-                                                                             frame_strips(predicted[:2]))))
+        written.append(write_video(out / "shipped-digits.png", side_by_side(
+            frame_strips(clips[:2]), frame_strips(predicted[:2]), titles=("real", "context + continued"))))
         write_video(out / "example-digits.mp4", to_uint8(clips[0]), fps=pred.fps, crf=10)
     return written
 
