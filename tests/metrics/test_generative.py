@@ -193,7 +193,7 @@ def test_metrics_during_training_are_appended_per_snapshot(tiny_gan):
 
 def test_evaluate_a_loaded_generator_matches_the_training_time_score(tiny_gan):
     gen = vidgen.load(tiny_gan)
-    from vidgen.cli.eval import build_test_set
+    from vidgen.metrics.runs import build_test_set
 
     dataset, data = build_test_set(gen.meta, [], frames=16, where="test")
     record = json.loads((tiny_gan / "metric-fvd32_16f.jsonl").read_text().splitlines()[-1])

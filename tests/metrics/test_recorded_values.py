@@ -25,7 +25,7 @@ import pytest
 import torch
 
 import vidgen
-from vidgen.cli.eval import build_test_set
+from vidgen.metrics.runs import build_test_set
 from vidgen.convert import seed_labels
 from vidgen.metrics import FrameMetrics, fvd
 from vidgen.metrics.evaluate import evaluate_predictor
