@@ -29,18 +29,25 @@ def test_models_ship_and_stay_small():
 
 
 @pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
-def test_a_shipped_model_loads_by_name_and_measures_what_its_listing_claims(model, tmp_path, request):
+def test_a_shipped_model_loads_by_name_and_measures_what_its_listing_claims(model, tmp_path):
     loaded = vidgen.load(model.name)
     assert loaded.name == model.card["model"] and sorted(loaded.capabilities) == model.card["capabilities"]
+    mnist = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    checked = 0
     for claim in model.card["metrics"]:
         words = shlex.split(claim["measure"])
         assert words[:3] == ["vidgen", "eval", model.name]
         if any("{mnist}" in w for w in words):
-            words = [w.replace("{mnist}", str(request.getfixturevalue("mnist_dir"))) for w in words]
+            if not mnist.is_dir():  # the claims on other data are still checked
+                continue
+            words = [w.replace("{mnist}", str(mnist)) for w in words]
+        checked += 1
         out = tmp_path / f"{claim['metric']}.jsonl"
         assert main([*words[1:], "--out", str(out)]) == 0
         value = json.loads(out.read_text().splitlines()[-1])["results"][claim["key"]]
         assert value == pytest.approx(claim["value"], rel=claim["tolerance"]["rel"]), (claim["metric"], value)
+    if not checked:
+        pytest.skip(f"every claim of {model.name} needs the MNIST files at {mnist}")
 
 
 def test_names_resolve_in_every_command(tmp_path, monkeypatch, capsys):
