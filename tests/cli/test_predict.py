@@ -9,21 +9,8 @@ from vidgen import config as cfgmod
 from vidgen.cli import main
 from vidgen.io import read_video, write_video
 from vidgen.io.checkpoint import save_export
-from vidgen.train import loop
-from vidgen.train.config import ExperimentConfig
 
 RES = 16
-
-
-@pytest.fixture(scope="module")
-def copy_last(tmp_path_factory):
-    """A copy-last run trained through the engine: its prediction is known exactly."""
-    run_dir = tmp_path_factory.mktemp("copy_last")
-    cfg = cfgmod.load(ExperimentConfig, None, [
-        f"run_dir={run_dir}", "model.name=copy_last", "model.context=4", "model.future=4", "data.name=shapes",
-        f"data.resolution={RES}", "data.frames=8", "data.num_clips=16", "train.batch_size=8", "train.kimg=0.008",
-        "train.tick_kimg=0.008", "train.tensorboard=false"])
-    return loop.train(cfg, echo=lambda line: None)
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,25 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _picker(choices: list[str], elem_id: str | None = None) -> Any:
+    """A model dropdown: the choices (the first selected), or a path typed in."""
+    import gradio as gr
+
+    return gr.Dropdown(choices, value=choices[0] if choices else None, label="model", allow_custom_value=True,
+                       elem_id=elem_id)
+
+
+def _outputs(label: str, prefix: str | None = None) -> tuple[Any, Any, Any]:
+    """The result column of a tab: the video (mp4), the still strip (png) and a line saying what was made."""
+    import gradio as gr
+
+    with gr.Column(scale=2):
+        video = gr.Video(label=label, elem_id=prefix and f"{prefix}-video", autoplay=True, loop=True)
+        still = gr.Image(label="frames", elem_id=prefix and f"{prefix}-still")
+        info = gr.Markdown(elem_id=prefix and f"{prefix}-info")
+    return video, still, info
+
+
 def _progress_fn(progress: Any) -> Callable[[float, str], None]:
     return lambda fraction, text: progress(fraction, desc=text)
 
@@ -57,8 +76,7 @@ def build_app(service: Service) -> Any:
             generators = service.model_choices("generate")
             with gr.Row():
                 with gr.Column(scale=1):
-                    g_model = gr.Dropdown(generators, value=generators[0] if generators else None, label="model",
-                                          allow_custom_value=True, elem_id="generate-model")
+                    g_model = _picker(generators, "generate-model")
                     g_class = gr.Dropdown(service.classes(generators[0]) if generators else [], label="class",
                                           value=None, elem_id="generate-class")
                     g_seed = gr.Number(0, precision=0, label="seed (clip i uses seed + i)")
@@ -67,10 +85,7 @@ def build_app(service: Service) -> Any:
                                                                 "take any length)")
                     g_trunc = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="truncation (GANs; 1: none)")
                     g_run = gr.Button("Generate", variant="primary", elem_id="generate-button")
-                with gr.Column(scale=2):
-                    g_video = gr.Video(label="clips", elem_id="generate-video", autoplay=True, loop=True)
-                    g_still = gr.Image(label="frames", elem_id="generate-still")
-                    g_info = gr.Markdown(elem_id="generate-info")
+                g_video, g_still, g_info = _outputs("clips", "generate")
 
             def classes(name: str) -> Any:
                 choices = service.classes(name) if name else []
@@ -92,8 +107,7 @@ def build_app(service: Service) -> Any:
             predictors = service.model_choices("predict")
             with gr.Row():
                 with gr.Column(scale=1):
-                    p_model = gr.Dropdown(predictors, value=predictors[0] if predictors else None, label="model",
-                                          allow_custom_value=True, elem_id="continue-model")
+                    p_model = _picker(predictors, "continue-model")
                     p_clip = gr.File(label=f"clip (a video or .npy, at most {s.max_upload_mb:g} MB, "
                                            f"{s.max_frames} frames, {s.max_resolution} px)",
                                      file_types=["video", ".npy", ".gif"], elem_id="continue-upload")
@@ -102,10 +116,7 @@ def build_app(service: Service) -> Any:
                     p_frames = gr.Slider(1, min(60, s.max_frames), value=10, step=1, label="frames to predict")
                     p_samples = gr.Slider(1, 4, value=1, step=1, label="futures (stochastic models differ)")
                     p_run = gr.Button("Continue", variant="primary", elem_id="continue-button")
-                with gr.Column(scale=2):
-                    p_video = gr.Video(label="input | continued", elem_id="continue-video", autoplay=True, loop=True)
-                    p_still = gr.Image(label="frames", elem_id="continue-still")
-                    p_info = gr.Markdown(elem_id="continue-info")
+                p_video, p_still, p_info = _outputs("input | continued", "continue")
             p_example.click(_guard(service.example_clip), None, p_clip, api_name=False)
 
             @_guard
@@ -124,18 +135,14 @@ def build_app(service: Service) -> Any:
                            "`vidgen train configs/vae3d_shapes.yaml` and its run folder appears here."))
             with gr.Row():
                 with gr.Column(scale=1):
-                    v_model = gr.Dropdown(vaes, value=vaes[0] if vaes else None, label="model",
-                                          allow_custom_value=True)
+                    v_model = _picker(vaes)
                     v_clip = gr.File(label="clip to reconstruct", file_types=["video", ".npy", ".gif"])
                     v_recon = gr.Button("Reconstruct", variant="primary")
                     v_a = gr.Number(0, precision=0, label="seed a")
                     v_b = gr.Number(1, precision=0, label="seed b")
                     v_steps = gr.Slider(2, 16, value=8, step=1, label="steps")
                     v_interp = gr.Button("Interpolate")
-                with gr.Column(scale=2):
-                    v_video = gr.Video(label="result", autoplay=True, loop=True)
-                    v_still = gr.Image(label="frames")
-                    v_info = gr.Markdown()
+                v_video, v_still, v_info = _outputs("result")
 
             @_guard
             def reconstruct(name: str, clip: Any, progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
@@ -161,8 +168,7 @@ def build_app(service: Service) -> Any:
                         "Options of the test set go in the last box as `data.key=value` (e.g. `data.seed=1`).")
             with gr.Row():
                 with gr.Column(scale=1):
-                    e_model = gr.Dropdown(scorable, value=scorable[0] if scorable else None, label="model",
-                                          allow_custom_value=True)
+                    e_model = _picker(scorable)
                     e_metric = gr.Dropdown(examples, value=examples[0] if examples else None, label="metric",
                                            allow_custom_value=True)
                     e_detector = gr.Dropdown(shipped_evaluators(), value=None, label="detector (shipped evaluator, "
