@@ -14,6 +14,7 @@ from vidgen.registry import DATASETS
 from vidgen.data import synthetic as _synthetic  # noqa: E402,F401
 from vidgen.data import digits as _digits  # noqa: E402,F401
 from vidgen.data import folder as _folder  # noqa: E402,F401
+from vidgen.data import photo_pans as _photo_pans  # noqa: E402,F401
 
 
 def build_dataset(config: DataConfig) -> ClipDataset:
