@@ -102,6 +102,7 @@ DATASETS = Registry("dataset")
 MODELS = Registry("model")
 FAMILIES = Registry("family")  # one FamilySpec per model family (vidgen/family.py)
 METRICS = Registry("metric")
+POST_OPS = Registry("post-processing op")  # denoise, deflicker, sharpen, ... (vidgen/post/)
 
 _imported = False
 
@@ -116,5 +117,6 @@ def _import_builtins() -> None:
     import vidgen.metrics.evaluate  # noqa: F401
     import vidgen.metrics.generative  # noqa: F401
     import vidgen.models  # noqa: F401
+    import vidgen.post  # noqa: F401
 
     _imported = True

@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
                    help="number of clips (with --per-class: per class; default 16)")
     p.add_argument("--seed", type=int, default=0, action=Given, help="clip i uses seed SEED+i (default 0)")
     p.add_argument("--out", required=True, help="output file: .mp4, .gif, .png or .npy")
+    p.add_argument("--post", default=None, metavar="OPS",
+                   help="post-process every clip with this chain of ops (as 'vidgen post --ops'), e.g. "
+                        "denoise,sharpen or interpolate:x2")
     p.add_argument("--label", type=int, default=None,
                    help="class K of every clip (conditional models; default: GANs draw class s mod classes for "
                         "seed s, VAEs class i mod classes for clip i)")
@@ -66,7 +69,7 @@ def check_out(path: str) -> Path:
     return out
 
 
-def write_clips(out: Path, videos: Any, *, fps: int, nrow: int | None = None,
+def write_clips(out: Path, videos: Any, *, fps: float, nrow: int | None = None, post: str | None = None,
                 labels: Sequence[str] | None = None, dtype: str = "uint8") -> None:
     """Write clips ``videos [N, T, C, H, W]`` (float in ``[-1, 1]``) in the format of ``out``'s suffix.
 
@@ -74,6 +77,16 @@ def write_clips(out: Path, videos: Any, *, fps: int, nrow: int | None = None,
     per row); ``.png``: a still of 8 evenly spaced frames per clip, one row each; ``.npy``:
     ``[N, T, H, W, C]``, uint8 or (``dtype="float32"``) float32 in ``[-1, 1]``.
     """
+    if post:  # each clip through the post-processing chain, then on as float clips again
+        import torch
+
+        from vidgen.convert import to_tensor, to_uint8
+        from vidgen.post import apply_chain, parse_chain
+
+        steps = parse_chain(post)
+        processed = [apply_chain(to_uint8(v), steps) for v in videos]
+        fps = fps * len(processed[0]) / max(1, videos.shape[1])  # interpolation raises the frame rate
+        videos = torch.stack([to_tensor(np.ascontiguousarray(p)) for p in processed])
     import vidgen
     from vidgen.convert import to_uint8
 
@@ -140,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
     steps = args.steps if args.steps is not None else 8
     from vidgen.cli.loading import load_for
 
+    if args.post:  # a bad chain is refused before anything is sampled
+        from vidgen.post import parse_chain
+
+        parse_chain(args.post)
     gen = load_for(args.checkpoint, "generate", device=args.device, command="vidgen sample")
     name = gen.meta["model"]["name"]
     _check_args(args, gen, name)
@@ -155,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         a, b = args.interpolate
         videos = gen.interpolate(a, b, steps, label=args.label, **common)  # [steps, T, C, H, W]
         weights = [f"{w:.2f}".rstrip("0").rstrip(".") for w in np.linspace(0.0, 1.0, steps)]
-        write_clips(out, videos, fps=fps, nrow=args.nrow, labels=weights, dtype=args.dtype)
+        write_clips(out, videos, fps=fps, nrow=args.nrow, labels=weights, dtype=args.dtype, post=args.post)
         print(f"wrote {steps} clips from seed {a} to seed {b} (weights {', '.join(weights)}) to {out}")
         return 0
     if args.per_class:
@@ -164,10 +181,10 @@ def run(args: argparse.Namespace) -> int:
         rows = [gen.sample(args.num, seed=args.seed, label=k, **common) for k in range(gen.num_classes)]
         videos = torch.cat(rows)  # [classes * num, T, C, H, W], class-major
         names = [_class_name(gen, k) for k in range(gen.num_classes)]
-        write_clips(out, videos, fps=fps, nrow=args.num, labels=names, dtype=args.dtype)
+        write_clips(out, videos, fps=fps, nrow=args.num, labels=names, dtype=args.dtype, post=args.post)
         print(f"wrote {gen.num_classes} classes x {args.num} clips to {out}")
         return 0
     videos = gen.sample(args.num, seed=args.seed, label=args.label, **common)  # [N, T, C, H, W]
-    write_clips(out, videos, fps=fps, nrow=args.nrow, dtype=args.dtype)
+    write_clips(out, videos, fps=fps, nrow=args.nrow, dtype=args.dtype, post=args.post)
     print(f"wrote {args.num} clips to {out}")
     return 0

@@ -17,6 +17,7 @@ Every decoding failure (missing, empty, corrupt, no video stream) is a
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -325,14 +326,21 @@ def write_video(path: str | Path, frames: Any, *, fps: float = 8, crf: int = 18)
         raise ValueError(f"fps must be > 0, got {fps}")
     frames = as_uint8_frames(frames)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".npy":
-        np.save(path, frames)
-    elif suffix == ".png":
-        write_strip(path, frames)
-    elif suffix == ".gif":
-        _write_gif(path, _rgb(frames), fps)
-    else:
-        _write_mp4(path, _rgb(frames), fps, crf)
+    # written under a temporary name (same folder and suffix: the format follows it), then renamed:
+    # a crash or a full disk never leaves a half-written file under the name asked for
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{suffix}")
+    try:
+        if suffix == ".npy":
+            np.save(tmp, frames)
+        elif suffix == ".png":
+            write_strip(tmp, frames)
+        elif suffix == ".gif":
+            _write_gif(tmp, _rgb(frames), fps)
+        else:
+            _write_mp4(tmp, _rgb(frames), fps, crf)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
