@@ -114,3 +114,13 @@ def test_evaluate_scores_a_run_and_a_bad_metric_is_a_message(client):
     assert "**frames** of `convlstm`" in table and "| mse |" in table
     with pytest.raises(Exception, match="unknown metric 'fvd'"):
         client.predict(PREDICTOR, "fvd", None, 8, "", api_name="/evaluate")
+
+
+def test_post_process_a_clip_and_a_bad_op_is_a_message(client, server):
+    from gradio_client import handle_file
+
+    example = server[1].example_clip()
+    video, _, info = client.predict(handle_file(example), "deflicker,interpolate:x2", "", api_name="/post_process")
+    assert read_video(video).shape[0] == 39 and "20 -> 39 frames" in info and "flicker index" in info
+    with pytest.raises(Exception, match="unknown post-processing op 'blur'"):
+        client.predict(handle_file(example), "blur", "", api_name="/post_process")

@@ -158,6 +158,29 @@ def build_app(service: Service) -> Any:
             v_interp.click(interpolate, [v_model, v_a, v_b, v_steps], [v_video, v_still, v_info],
                            api_name="interpolate")
 
+        with gr.Tab("Post-process", id="post"):
+            from vidgen.registry import POST_OPS
+
+            gr.Markdown("A chain of post-processing ops on an uploaded clip, in order: "
+                        + ", ".join(f"`{name}`" for name in POST_OPS.names())
+                        + " (`interpolate:x2` doubles the frame rate). Options as `op.key=value`.")
+            with gr.Row():
+                with gr.Column(scale=1):
+                    x_clip = gr.File(label="clip", file_types=["video", ".npy", ".gif"], elem_id="post-upload")
+                    x_example = gr.Button("use an example clip (Moving MNIST)", size="sm")
+                    x_ops = gr.Textbox("denoise,sharpen", label="ops", elem_id="post-ops")
+                    x_options = gr.Textbox("", label="options (e.g. sharpen.amount=1.0 denoise.strength=12)")
+                    x_run = gr.Button("Process", variant="primary", elem_id="post-button")
+                x_video, x_still, x_info = _outputs("input | processed", "post")
+            x_example.click(_guard(service.example_clip), None, x_clip, api_name=False)
+
+            @_guard
+            def post_process(clip: Any, ops: str, options: str,
+                             progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
+                return service.post_process(_path(clip), ops, options or "", progress=_progress_fn(progress))
+
+            x_run.click(post_process, [x_clip, x_ops, x_options], [x_video, x_still, x_info], api_name="post_process")
+
         with gr.Tab("Evaluate", id="evaluate"):
             from vidgen.metrics.evaluator import shipped_evaluators
             from vidgen.registry import METRICS

@@ -284,6 +284,41 @@ class Service:
         return f"**{record['metric']}** of `{record['model']}` on {record['data']['name']}{said}\n\n" \
                f"| result | value |\n|---|---|\n{table}"
 
+    def post_process(self, upload: str | Path | None, ops: str, options: str = "", *,
+                     progress: ProgressFn = _quiet) -> tuple[str, str, str]:
+        """An uploaded clip through a chain of post-processing ops, beside the input: ``(mp4, png, line)``."""
+        import cv2
+
+        from vidgen.io import frame_strips, side_by_side
+        from vidgen.metrics.temporal import flicker_index, warping_error
+        from vidgen.post import apply_chain, parse_chain
+
+        steps = parse_chain(ops, options.split())  # a bad chain is refused before the upload is read
+        frames = self.read_upload(upload)
+        if frames.shape[-1] == 1:
+            frames = frames.repeat(3, axis=-1)
+        done: list[str] = []
+
+        def said(name: str) -> None:
+            done.append(name)
+            progress(len(done) / (len(steps) + 1), name)
+
+        result = apply_chain(frames, steps, progress=said)
+        shown_in = frames  # the input at the output's size and frame count, to show them side by side
+        if result.shape[1:3] != frames.shape[1:3] or len(result) != len(frames):
+            nearest = frames[np.linspace(0, len(frames) - 1, len(result)).round().astype(int)]
+            shown_in = np.stack([cv2.resize(f, (result.shape[2], result.shape[1]), interpolation=cv2.INTER_NEAREST)
+                                 for f in nearest])
+        grid = side_by_side(shown_in, result, titles=("input", "processed"))
+        strip = side_by_side(frame_strips(torch.from_numpy(shown_in).permute(0, 3, 1, 2).float()[None] / 127.5 - 1),
+                             frame_strips(torch.from_numpy(result).permute(0, 3, 1, 2).float()[None] / 127.5 - 1))
+        video, still = self._write(grid, strip, 8.0 * len(result) / len(frames))
+        line = f"{', '.join(s.name for s in steps)}: {len(frames)} -> {len(result)} frames"
+        if len(frames) > 1 and len(result) > 1:
+            line += (f"; warping error {warping_error(frames):.5f} -> {warping_error(result):.5f}, "
+                     f"flicker index {flicker_index(frames):.5f} -> {flicker_index(result):.5f}")
+        return video, still, line
+
     def example_clip(self) -> str:
         """A Moving MNIST clip (digits rendered from Pillow's font), written once, for the continue tab."""
         from vidgen.convert import to_uint8
