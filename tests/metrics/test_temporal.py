@@ -72,3 +72,24 @@ def test_bad_inputs_are_clear_errors():
         warping_error(np.zeros((1, 8, 8, 3), np.uint8))
     with pytest.raises(VidgenError, match="one shape"):
         tof(np.zeros((3, 8, 8, 3), np.uint8), np.zeros((3, 8, 9, 3), np.uint8))
+
+
+def test_the_temporal_metrics_are_registered_and_vidgen_eval_scores_a_video(tmp_path, capsys):
+    from vidgen.cli import main
+    from vidgen.registry import METRICS
+
+    assert {"warp_error", "tof", "flicker"} <= set(METRICS.names())
+    x = _texture(32, 32, seed=4)
+    moving = _u8(np.stack([np.roll(x, k, axis=1) for k in range(6)]))
+    np.save(tmp_path / "moving.npy", moving)
+    np.save(tmp_path / "still.npy", _u8(np.repeat(x[None], 6, axis=0)))
+    out = tmp_path / "records.jsonl"
+    assert main(["eval", "--fake", str(tmp_path / "still.npy"), "--metric", "warp_error", "--out", str(out)]) == 0
+    assert "warp_error" in capsys.readouterr().out
+    import json
+
+    assert json.loads(out.read_text().splitlines()[-1])["results"]["value"] == pytest.approx(0.0, abs=1e-6)
+    assert main(["eval", "--fake", str(tmp_path / "still.npy"), "--real", str(tmp_path / "moving.npy"),
+                 "--metric", "tof"]) == 0
+    assert main(["eval", "--fake", str(tmp_path / "still.npy"), "--metric", "tof"]) != 0
+    assert "give the reference as --real" in capsys.readouterr().err

@@ -183,11 +183,37 @@ def run_generative(args: argparse.Namespace, metric: Entry) -> int:
     return 0
 
 
+def run_video(args: argparse.Namespace, metric: Entry) -> int:
+    """A temporal metric of one video (``--fake``), against its reference (``--real``) where it takes one."""
+    from vidgen.cli.predict import read_clip
+    from vidgen.metrics.records import append_record
+
+    if args.fake is None:
+        raise VidgenError(f"{metric.name} scores one video: give it as --fake (and its reference as --real)",
+                          hint=f"vidgen eval --fake out.mp4 --metric {metric.name}")
+    if args.checkpoint is not None or args.overrides:
+        raise VidgenError(f"{metric.name} scores a video file, not a run", hint="give the video as --fake")
+    video = read_clip(args.fake)
+    reference = read_clip(args.real) if args.real is not None else None
+    start = time.perf_counter()
+    results = metric.obj(video, reference)
+    record = {"metric": metric.name, "fake": str(Path(args.fake).resolve()),
+              "real": str(Path(args.real).resolve()) if args.real else None, "results": results,
+              "seconds": round(time.perf_counter() - start, 3), "vidgen_version": __version__}
+    print(f"{metric.name}: {args.fake}" + (f" against {args.real}" if args.real else ""))
+    print(f"  {metric.name:<14} {results['value']:.6f}")
+    if args.out:
+        print(f"record appended to {append_record(args.out, record)}")
+    return 0
+
+
 def run_files(args: argparse.Namespace, metric: Entry) -> int:
     """``--real A --fake B``: a distance between two sets of clips on disk."""
     from vidgen.metrics import generative
     from vidgen.metrics.records import append_record
 
+    if "video" in metric.meta.get("needs", ()):
+        return run_video(args, metric)
     if args.real is None or args.fake is None:
         raise VidgenError("--real and --fake go together", hint="vidgen eval --real real.npy --fake fake.npy --metric fvd256_16f")
     if args.checkpoint is not None or args.overrides:

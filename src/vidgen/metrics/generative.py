@@ -72,14 +72,17 @@ NEEDS = {
     "detector": "a feature detector (--detector: I3D file, evaluator)",
     "evaluator": "a domain evaluator (--detector)",
     "test set": "a test set (the run's data config)",
+    "video": "one video (--fake; its reference, where it takes one, --real)",
+    "reference": "the reference video (--real)",
 }
-_SOURCES = ("generate", "predict", "clips")
+_SOURCES = ("generate", "predict", "clips", "video")
 
 
 def describe_needs(needs: Any) -> str:
     """``("generate", "clips", "detector")`` -> ``"a generator or two sets of clips; a detector"`` (for help)."""
     short = {"generate": "a generator", "predict": "a predictor", "clips": "two sets of clips",
-             "detector": "a detector", "evaluator": "an evaluator", "test set": "a test set"}
+             "detector": "a detector", "evaluator": "an evaluator", "test set": "a test set",
+             "video": "a video", "reference": "its reference video"}
     sources = [short.get(n, n) for n in needs if n in _SOURCES]
     if "class" in needs:  # classes asked for: of the model that generates
         sources = ["a class-conditional generator" if n == "a generator" else n for n in sources]

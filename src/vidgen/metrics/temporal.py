@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from vidgen.errors import VidgenError
+from vidgen.registry import METRICS
 
 FB_TOLERANCE = 1.0  # pixels: a forward-backward round trip missing by more marks an occlusion
 
@@ -121,3 +122,33 @@ def flicker_index(output: Any, reference: Any | None = None) -> float:
                               f"{len(means)} of {means.shape[1]}")
         change = change - np.diff(ref, axis=0)
     return float(np.abs(change).mean()) if len(change) else 0.0
+
+
+# ------------------------------------------------------------------ registered (vidgen eval --fake [--real])
+
+
+def _result(name: str, value: float, video: np.ndarray, reference: Any) -> dict[str, Any]:
+    return {"metric": name, "value": value, "frames": int(len(video)), "reference": reference is not None}
+
+
+@METRICS.register("warp_error", needs=("video",),
+                  summary="warping error E_warp of a video (DIS flow, occlusions masked): 0 for a static clip")
+def score_warp_error(video: Any, reference: Any = None) -> dict[str, Any]:
+    """E_warp of ``video`` (the reference, if given, is not needed: the flow is the video's own)."""
+    return _result("warp_error", warping_error(video), as_unit_frames(video), reference)
+
+
+@METRICS.register("tof", needs=("video", "reference"),
+                  summary="TecoGAN's tOF: how differently a video moves than its reference (Farneback flow)")
+def score_tof(video: Any, reference: Any = None) -> dict[str, Any]:
+    """tOF of ``video`` against ``reference`` (required)."""
+    if reference is None:
+        raise VidgenError("tof compares a video's motion with its reference's", hint="give the reference as --real")
+    return _result("tof", tof(video, reference), as_unit_frames(video), reference)
+
+
+@METRICS.register("flicker", needs=("video",),
+                  summary="flicker index: frame-to-frame change of the mean colour, against the reference's (--real)")
+def score_flicker(video: Any, reference: Any = None) -> dict[str, Any]:
+    """The flicker index of ``video``, against ``reference`` where given."""
+    return _result("flicker", flicker_index(video, reference), as_unit_frames(video), reference)
