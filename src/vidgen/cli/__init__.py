@@ -17,6 +17,7 @@ from vidgen.cli import evaluator as evaluator_cmd
 from vidgen.cli import interpolate as interpolate_cmd
 from vidgen.cli import listing as list_cmd
 from vidgen.cli import models as models_cmd
+from vidgen.cli import pipeline as pipeline_cmd
 from vidgen.cli import post as post_cmd
 from vidgen.cli import predict as predict_cmd
 from vidgen.cli import reconstruct as reconstruct_cmd
@@ -26,7 +27,7 @@ from vidgen.cli import ui as ui_cmd
 from vidgen.errors import VidgenError
 
 COMMANDS = (train_cmd, sample_cmd, predict_cmd, reconstruct_cmd, interpolate_cmd, eval_cmd, evaluator_cmd, data_cmd,
-            models_cmd, list_cmd, ui_cmd, demo_cmd, post_cmd)
+            models_cmd, list_cmd, ui_cmd, demo_cmd, post_cmd, pipeline_cmd)
 
 
 class _Declared(Exception):
