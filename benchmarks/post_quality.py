@@ -26,7 +26,7 @@ import statistics
 import numpy as np
 import torch
 
-from vidgen.convert import to_uint8
+from vidgen.convert import to_uint8, uint8_to_float
 from vidgen.data import build_dataset
 from vidgen.data.photo_pans import PhotoPansConfig
 from vidgen.metrics.frame import psnr_per_frame, ssim_per_frame
@@ -35,7 +35,7 @@ from vidgen.post import post_process
 
 
 def _float(frames: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(frames).permute(0, 3, 1, 2).float()[None] / 127.5 - 1  # [1, T, C, H, W]
+    return uint8_to_float(torch.from_numpy(frames))[None]  # [1, T, C, H, W]
 
 
 def scores(out: np.ndarray, clean: np.ndarray) -> tuple[float, float]:

@@ -70,7 +70,6 @@ class FamilySpec:
     export_modules: Callable[[nn.Module], dict[str, nn.Module]] = lambda model: {"model": model}
     check: Callable[[Any, Any], None] = lambda model_config, objective: None
     migrate: tuple[str, ...] = ()  # model-config keys older versions held, now objective keys
-    commands: tuple[str, ...] = field(default=())  # CLI commands its models may answer (by capability)
 
     def training_class(self) -> type:
         return _resolve(self.training)

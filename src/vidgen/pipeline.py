@@ -65,20 +65,9 @@ def load_pipeline(path: str | Path | None, overrides: list[str] | None = None) -
 
 def read_input(path: str | Path) -> np.ndarray:
     """A video file, a folder of frames or a uint8 ``.npy`` as uint8 RGB ``[T, H, W, 3]``."""
-    from vidgen.io import read_video
+    from vidgen.io.video import read_clip
 
-    path = Path(path)
-    if not path.exists():
-        raise VidgenError(f"the input {path} does not exist")
-    if path.suffix.lower() == ".npy":
-        try:
-            frames = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise VidgenError(f"{path} is not a readable .npy array ({e})") from None
-    else:
-        frames = read_video(path)
-    if frames.dtype != np.uint8 or frames.ndim not in (3, 4):
-        raise VidgenError(f"{path} holds {frames.dtype} {list(frames.shape)}, not uint8 frames [T, H, W, C]")
+    frames = read_clip(path)
     frames = frames[..., None] if frames.ndim == 3 else frames
     return np.ascontiguousarray(frames.repeat(3, axis=-1) if frames.shape[-1] == 1 else frames[..., :3])
 

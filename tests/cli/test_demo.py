@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from vidgen.cli import main
 from vidgen.io import read_video
-from vidgen.zoo import find_shipped
 
 
-@pytest.mark.skipif(find_shipped("shapes-cond64") is None or find_shipped("mnist-simvp") is None,
-                    reason="the shipped models are not installed")
 def test_the_demo_writes_shipped_samples_then_trains(tmp_path, capsys, repo_root, monkeypatch):
     monkeypatch.chdir(repo_root)
     out = tmp_path / "demo"

@@ -185,7 +185,7 @@ def run_generative(args: argparse.Namespace, metric: Entry) -> int:
 
 def run_video(args: argparse.Namespace, metric: Entry) -> int:
     """A temporal metric of one video (``--fake``), against its reference (``--real``) where it takes one."""
-    from vidgen.cli.predict import read_clip
+    from vidgen.io.video import read_clip
     from vidgen.metrics.records import append_record
 
     if args.fake is None:

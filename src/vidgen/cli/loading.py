@@ -43,7 +43,7 @@ def load_for(checkpoint: str, capability: str, *, device: str, command: str, nee
 
     model = vidgen.load(checkpoint, device=device)
     caps = model.capabilities
-    if capability in caps and (capability not in ("reconstruct", "interpolate") or "predict" not in caps):
+    if capability in caps:
         return model
     name = model.meta["model"]["name"]
     if capability == "generate" and "predict" in caps:

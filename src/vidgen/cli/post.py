@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from vidgen.cli.predict import read_clip
+    from vidgen.io.video import read_clip
     from vidgen.errors import VidgenError
     from vidgen.io import write_video
     from vidgen.metrics.temporal import flicker_index, warping_error

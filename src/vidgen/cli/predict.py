@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from vidgen.errors import DataError, VidgenError
+from vidgen.errors import VidgenError
 
 OUTPUTS = (".mp4", ".gif", ".png", ".npy")
 
@@ -82,30 +82,6 @@ def load_predictor(checkpoint: str, *, device: str, command: str) -> Any:
                     needs=f"a predictor run ({', '.join(predictor_names())})")
 
 
-def read_clip(path: str | Path, *, num_frames: int | None = None) -> np.ndarray:
-    """Frames of a video file, a folder of images or a ``.npy``: uint8 ``[T, H, W, C]`` (at most ``num_frames``)."""
-    path = Path(path)
-    if path.suffix.lower() != ".npy":
-        from vidgen.io import read_video
-
-        try:
-            return read_video(path, num_frames=num_frames)
-        except DataError as e:  # the other inputs a command takes, after how to repair a video
-            also = "the input may also be a folder of frame images or a uint8 .npy [T, H, W, C]"
-            raise DataError(e.message, hint=f"{e.hint}; {also}" if e.hint else also) from None
-    if not path.is_file():
-        raise DataError(f"input {str(path)!r} does not exist")
-    try:
-        frames = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
-    if frames.dtype != np.uint8 or frames.ndim not in (3, 4):  # the channels are checked with the frames
-        raise DataError(f"{path} holds a {frames.dtype} array of shape {list(frames.shape)}, not uint8 frames "
-                        "[T, H, W, C]", hint="save one clip as uint8 [T, H, W, C] (C = 1 or 3), as "
-                                             "vidgen.io.read_video returns it")
-    return frames[:num_frames]
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -119,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.checkpoint, device=args.device, command="vidgen predict")
     context = args.context if args.context is not None else predictor.context
     frames = args.frames if args.frames is not None else predictor.future
+    from vidgen.io.video import read_clip
+
     raw = read_clip(args.input, num_frames=context + frames)
     if raw.shape[0] < context:
         raise VidgenError(f"{args.input} has {raw.shape[0]} frame(s), --context {context} needs at least {context}",

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vidgen.cli.predict import check_flags, check_video_only, read_clip
+from vidgen.cli.predict import check_flags, check_video_only
 from vidgen.cli.sample import check_out
 from vidgen.errors import VidgenError
 
@@ -75,6 +75,8 @@ def read_model_clip(path: str | Path, vae: Any) -> Any:
     Resized as ``vidgen predict`` resizes its input (with a note on stderr when it is).
     """
     import vidgen
+
+    from vidgen.io.video import read_clip
 
     raw = read_clip(path, num_frames=vae.frames)
     if raw.shape[0] < vae.frames:

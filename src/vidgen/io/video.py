@@ -387,3 +387,25 @@ def write_strip(path: str | Path, frames: Any, *, max_frames: int | None = None)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(strip).save(path, format="PNG")
     return path
+
+
+def read_clip(path: str | Path, *, num_frames: int | None = None) -> np.ndarray:
+    """Frames of a video file, a folder of images or a ``.npy``: uint8 ``[T, H, W, C]`` (at most ``num_frames``)."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        try:
+            return read_video(path, num_frames=num_frames)
+        except DataError as e:  # the other inputs a command takes, after how to repair a video
+            also = "the input may also be a folder of frame images or a uint8 .npy [T, H, W, C]"
+            raise DataError(e.message, hint=f"{e.hint}; {also}" if e.hint else also) from None
+    if not path.is_file():
+        raise DataError(f"input {str(path)!r} does not exist")
+    try:
+        frames = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
+    if frames.dtype != np.uint8 or frames.ndim not in (3, 4):  # the channels are checked with the frames
+        raise DataError(f"{path} holds a {frames.dtype} array of shape {list(frames.shape)}, not uint8 frames "
+                        "[T, H, W, C]", hint="save one clip as uint8 [T, H, W, C] (C = 1 or 3), as "
+                                             "vidgen.io.read_video returns it")
+    return frames[:num_frames]

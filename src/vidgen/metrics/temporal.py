@@ -63,16 +63,24 @@ def warp(frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return out[..., None] if out.ndim == 2 else out
 
 
+def dis_flows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """DIS flow both ways between frames ``a`` and ``b`` (float ``[H, W, C]`` in ``[0, 1]``) and, for each,
+    the mask of pixels that pass the forward-backward check: ``(f_ab, ok_ab, f_ba, ok_ba)``, where
+    ``a(p)`` lies at ``b(p + f_ab)``."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    ga, gb = _gray_u8(a), _gray_u8(b)
+    f_ab, f_ba = dis.calc(ga, gb, None), dis.calc(gb, ga, None)
+    # a round trip ends back where it started when the pixel is visible in both frames
+    ok_ab = np.linalg.norm(f_ab + warp(f_ba, f_ab), axis=-1) <= FB_TOLERANCE
+    ok_ba = np.linalg.norm(f_ba + warp(f_ab, f_ba), axis=-1) <= FB_TOLERANCE
+    return f_ab, ok_ab, f_ba, ok_ba
+
+
 def dis_flow(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """DIS flow from frame ``src`` to frame ``dst`` (``src(p)`` lies at ``dst(p + flow)``) and the mask of
     pixels that pass the forward-backward check; frames float ``[H, W, C]`` in ``[0, 1]``."""
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    a, b = _gray_u8(src), _gray_u8(dst)
-    fwd = dis.calc(a, b, None)
-    bwd = dis.calc(b, a, None)
-    round_trip = fwd + warp(bwd, fwd)  # back where it started when the pixel is visible in both
-    valid = np.linalg.norm(round_trip, axis=-1) <= FB_TOLERANCE
-    return fwd, valid
+    flow, valid, _, _ = dis_flows(src, dst)
+    return flow, valid
 
 
 def warping_error(video: Any, *, flows: np.ndarray | None = None, valid: np.ndarray | None = None) -> float:

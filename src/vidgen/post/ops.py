@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from vidgen.errors import ConfigError, VidgenError
-from vidgen.metrics.temporal import dis_flow, warp
+from vidgen.metrics.temporal import dis_flows, warp
 from vidgen.registry import POST_OPS
 
 
@@ -161,8 +161,7 @@ def interpolate(frames: np.ndarray, cfg: InterpolateConfig) -> np.ndarray:
     x = frames.astype(np.float32) / 255.0
     out = [frames[0]]
     for a, b in zip(x[:-1], x[1:]):
-        f_ab, ok_ab = dis_flow(a, b)  # a(p) lies at b(p + f_ab)
-        f_ba, ok_ba = dis_flow(b, a)
+        f_ab, ok_ab, f_ba, ok_ba = dis_flows(a, b)  # a(p) lies at b(p + f_ab)
         # DIS can fail in one direction (flat regions): move both ends along the direction whose
         # flows pass the forward-backward check more often
         forward = ok_ab.mean() >= ok_ba.mean()

@@ -113,7 +113,7 @@ class Service:
 
     def read_upload(self, path: str | Path | None) -> np.ndarray:
         """An uploaded clip as uint8 ``[T, H, W, C]``, within the server's limits, or a clear refusal."""
-        from vidgen.io import read_video
+        from vidgen.io.video import read_clip
 
         s = self.settings
         if path is None or str(path) == "":
@@ -123,19 +123,13 @@ class Service:
         if size_mb > s.max_upload_mb:
             raise VidgenError(f"the upload is {size_mb:.1f} MB, more than this server takes ({s.max_upload_mb:g} MB)",
                               hint="trim or downscale it, or start vidgen ui with a larger --max-upload-mb")
-        if path.suffix.lower() == ".npy":
-            try:
-                frames = np.load(path, allow_pickle=False)
-            except (OSError, ValueError) as e:
-                raise VidgenError(f"{path.name} is not a readable .npy array ({e})") from None
-            if frames.dtype != np.uint8 or frames.ndim not in (3, 4):
-                raise VidgenError(f"{path.name} holds {frames.dtype} {list(frames.shape)}, not uint8 frames [T, H, W, C]")
-        else:
-            try:
-                frames = read_video(path, num_frames=s.max_frames + 1)
-            except VidgenError:
-                raise VidgenError(f"{path.name} is not a video this server can read",
-                                  hint="upload an .mp4, .webm, .mov, .avi, .mkv or .gif file") from None
+        try:
+            frames = read_clip(path, num_frames=s.max_frames + 1)
+        except VidgenError:
+            if path.suffix.lower() == ".npy":
+                raise  # its own message: what the array holds
+            raise VidgenError(f"{path.name} is not a video this server can read",
+                              hint="upload an .mp4, .webm, .mov, .avi, .mkv or .gif file") from None
         if frames.ndim == 3:
             frames = frames[..., None]
         if len(frames) > s.max_frames:
@@ -310,8 +304,7 @@ class Service:
             shown_in = np.stack([cv2.resize(f, (result.shape[2], result.shape[1]), interpolation=cv2.INTER_NEAREST)
                                  for f in nearest])
         grid = side_by_side(shown_in, result, titles=("input", "processed"))
-        strip = side_by_side(frame_strips(torch.from_numpy(shown_in).permute(0, 3, 1, 2).float()[None] / 127.5 - 1),
-                             frame_strips(torch.from_numpy(result).permute(0, 3, 1, 2).float()[None] / 127.5 - 1))
+        strip = side_by_side(frame_strips([shown_in]), frame_strips([result]))
         video, still = self._write(grid, strip, 8.0 * len(result) / len(frames))
         line = f"{', '.join(s.name for s in steps)}: {len(frames)} -> {len(result)} frames"
         if len(frames) > 1 and len(result) > 1:
