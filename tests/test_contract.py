@@ -119,6 +119,21 @@ def test_every_registered_model_keeps_its_family_contract(name, tmp_path):
         else:
             _run_cli("sample", str(run), "--interpolate", "0", "1", "--steps", "3", "--out", str(tmp_path / "i.npy"))
 
+    if "restore" in model.capabilities:
+        # any frame size (fully convolutional), uint8 in and out; a long video streams in chunks
+        clip = (np.random.default_rng(0).random((7, R + 4, R + 8, C)) * 255).astype(np.uint8)
+        out = model.restore(clip)
+        n = 2 * len(clip) - 1 if model.task == "interpolate" else len(clip)
+        assert out.shape == (n, R + 4, R + 8, C) and out.dtype == np.uint8
+        options = {"sigma": 20.0} if model.task == "denoise" else {}
+        streamed = np.stack(list(model.stream(iter(clip), chunk=2, **options)))
+        assert np.array_equal(streamed, model.restore(clip, **options))
+        outputs["restore"] = out
+        np.save(tmp_path / "clip.npy", clip)
+        _run_cli("post", str(tmp_path / "clip.npy"), "--ops", model.task, "--out", str(tmp_path / "x.npy"),
+                 f"{model.task}.model={run}")
+        assert np.array_equal(np.load(tmp_path / "x.npy"), out)  # the op runs the same network
+
     # saved from Python, it loads back as the same model with the same outputs
     again = vidgen.load(model.save(tmp_path / "saved"))
     assert type(again) is type(model) and again.capabilities == model.capabilities
@@ -128,6 +143,8 @@ def test_every_registered_model_keeps_its_family_contract(name, tmp_path):
         assert torch.equal(again.predict(_clip(model, model.context), frames=3, seed=0), outputs["predict"])
     if "reconstruct" in outputs:
         assert torch.equal(again.reconstruct(_clip(model, T)), outputs["reconstruct"])
+    if "restore" in outputs:
+        assert np.array_equal(again.restore(clip), outputs["restore"])
 
 
 def test_a_model_without_a_debug_recipe_fails_the_contract(tmp_path, monkeypatch):

@@ -47,6 +47,7 @@ CAPABILITIES = {
     "predict": "continues a clip (vidgen predict)",
     "reconstruct": "encodes and decodes a clip (vidgen reconstruct)",
     "interpolate": "walks between two latents (vidgen interpolate)",
+    "restore": "restores a video: denoise, deflicker or new frames between (vidgen post --ops OP OP.model=RUN)",
 }
 
 

@@ -12,47 +12,76 @@ def add_parser(sub) -> None:
                     "a uint8 .npy), write the result, and print the temporal metrics before and after (warping "
                     "error with DIS flow, flicker index). Ops: denoise (multi-frame non-local means, strength "
                     "estimated from the noise), deflicker, sharpen (unsharp mask), interpolate:xN (frame rate "
-                    "x N), upscale:xN. Options of an op: op.key=value.",
+                    "x N), upscale:xN. Options of an op: op.key=value; denoise, deflicker and interpolate run a trained "
+                    "network with OP.model=RUN (a run folder, an export or a shipped name).",
         epilog="Examples:\n  vidgen post clip.mp4 --ops denoise,sharpen --out clean.mp4\n"
                "  vidgen post clip.mp4 --ops deflicker,interpolate:x2 --out smooth.mp4 deflicker.window=3\n"
-               "  vidgen post clip.mp4 --ops denoise --out clean.mp4 denoise.strength=12",
+               "  vidgen post clip.mp4 --ops denoise --out clean.mp4 denoise.strength=12\n"
+               "  vidgen post clip.mp4 --ops denoise --out clean.mp4 denoise.model=runs/fastdvdnet_photo_pans",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("input", help="the video: a file PyAV reads, a folder of frames or a uint8 .npy [T, H, W, C]")
     p.add_argument("overrides", nargs="*", metavar="op.key=value", help="options of the ops, e.g. sharpen.amount=1.0")
     p.add_argument("--ops", required=True, help="comma-separated ops, in order, e.g. denoise,sharpen,interpolate:x2")
     p.add_argument("--out", required=True, help="output: .mp4, .gif, .png strip or .npy")
     p.add_argument("--fps", type=float, default=None, help="frame rate of the input (default: the file's, or 8)")
+    p.add_argument("--chunk", type=int, default=32,
+                   help="frames processed at a time: the video streams through the ops, so memory stays bounded "
+                        "however long it is (default 32)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
     import time
     from pathlib import Path
 
-    from vidgen.io.video import read_clip
+    import numpy as np
+
     from vidgen.errors import VidgenError
-    from vidgen.io import write_video
+    from vidgen.io.video import VideoWriter, iter_clip
     from vidgen.metrics.temporal import flicker_index, warping_error
-    from vidgen.post import apply_chain, parse_chain
+    from vidgen.post import parse_chain, stream_chain
 
     steps = parse_chain(args.ops, args.overrides)  # a bad chain is refused before anything is read
     out = Path(args.out)
     if not out.parent.is_dir():
         raise VidgenError(f"the folder of --out ({out.parent}) does not exist", hint="create it first")
-    frames = read_clip(args.input)
+    if args.chunk < 1:
+        raise VidgenError(f"--chunk must be >= 1, got {args.chunk}")
     fps = args.fps or _fps(args.input) or 8.0
+    factor = math.prod(step.factor() for step in steps)  # interpolation raises the frame rate
+    head_in: list[np.ndarray] = []
+    head_out: list[np.ndarray] = []
+    count = {"in": 0}
+
+    def source():  # the input, decoded frame by frame (a long video is never held whole)
+        for frame in iter_clip(args.input):
+            count["in"] += 1
+            if len(head_in) < HEAD:
+                head_in.append(frame)
+            yield frame
+
     start = time.perf_counter()
-    result = apply_chain(frames, steps)
+    with VideoWriter(out, fps=fps * factor) as writer:
+        for frame in stream_chain(source(), steps, chunk=args.chunk):
+            writer.write(frame)
+            if len(head_out) < HEAD * factor:
+                head_out.append(frame)
     seconds = time.perf_counter() - start
-    factor = len(result) / len(frames) if len(frames) > 1 else 1.0  # interpolation raises the frame rate
-    write_video(out, result, fps=fps * factor)
-    print(f"{args.input}: {len(frames)} frames of {frames.shape[2]}x{frames.shape[1]} -> {len(result)} frames of "
-          f"{result.shape[2]}x{result.shape[1]} ({', '.join(s.name for s in steps)}; {seconds:.2f} s)")
-    if len(frames) > 1 and len(result) > 1:
-        print(f"  warping error (DIS flow)  {warping_error(frames):.6f} -> {warping_error(result):.6f}")
-        print(f"  flicker index             {flicker_index(frames):.6f} -> {flicker_index(result):.6f}")
+    h, w = head_in[0].shape[:2]
+    oh, ow = head_out[0].shape[:2]
+    print(f"{args.input}: {count['in']} frames of {w}x{h} -> {writer.count} frames of {ow}x{oh} "
+          f"({', '.join(s.name for s in steps)}; {seconds:.2f} s, {count['in'] / seconds:.1f} frames/s)")
+    if len(head_in) > 1 and len(head_out) > 1:
+        scope = "" if count["in"] <= HEAD else f" (first {HEAD} frames)"
+        a, b = np.stack(head_in), np.stack(head_out)
+        print(f"  warping error (DIS flow){scope}  {warping_error(a):.6f} -> {warping_error(b):.6f}")
+        print(f"  flicker index{scope}             {flicker_index(a):.6f} -> {flicker_index(b):.6f}")
     print(f"wrote {out}")
     return 0
+
+
+HEAD = 64  # frames of input (and their output) the temporal metrics are printed for
 
 
 def _fps(path: str) -> float | None:

@@ -409,3 +409,136 @@ def read_clip(path: str | Path, *, num_frames: int | None = None) -> np.ndarray:
                         "[T, H, W, C]", hint="save one clip as uint8 [T, H, W, C] (C = 1 or 3), as "
                                              "vidgen.io.read_video returns it")
     return frames[:num_frames]
+
+
+# -------------------------------------------------------------------- streaming (long videos)
+
+
+def iter_clip(path: str | Path) -> Iterator[np.ndarray]:
+    """The frames of a video file, a folder of images or a ``.npy`` one at a time (uint8 ``[H, W, C]``),
+    decoded as they are asked for: a long video is never held whole. Errors as :func:`read_clip`
+    (raised by the first ``next``)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        if not path.is_file():
+            read_clip(path)  # the missing-file error
+        try:
+            frames = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise DataError(f"cannot read {path}: {str(e).splitlines()[0][:200]}") from None
+        if frames.dtype != np.uint8 or frames.ndim not in (3, 4):
+            read_clip(path)  # the wrong-array error
+        for frame in frames:
+            yield np.array(frame)
+        return
+    if path.is_dir():
+        files = list_frame_images(path)
+        if not files:
+            read_frames_dir(path)  # the empty-folder error
+        for f in files:
+            yield _read_image(f)
+        return
+    _require_file(path)
+    count = 0
+    try:
+        with _open_video(path) as (container, stream):
+            stream.thread_type = "AUTO"  # a long video: frame threads pay off
+            for frame in container.decode(stream):
+                count += 1
+                yield frame.to_ndarray(format="rgb24")
+    except DataError:
+        raise
+    except _DECODE_ERRORS as e:
+        if count == 0:
+            raise _not_readable(path, e) from None
+        raise DataError(f"{path} is corrupt after frame {count}: {_short(e)}") from None
+    if count == 0:
+        raise DataError(f"{path} has no video frame (it is empty)")
+
+
+class VideoWriter:
+    """Writes frames one at a time to ``path`` (.mp4 streams to the encoder; .gif, .png and .npy are
+    gathered and written at the end) under a temporary name, renamed by :meth:`close`: an
+    interrupted run leaves nothing under the name asked for. Use as a context manager; an
+    exception inside the block discards the partial file."""
+
+    def __init__(self, path: str | Path, *, fps: float = 8, crf: int = 18):
+        self.path = Path(path)
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in WRITE_FORMATS:
+            raise DataError(f"cannot write {self.path.name!r}: unknown video format {self.suffix or '(no suffix)'!r}",
+                            hint=f"use one of {', '.join(WRITE_FORMATS)}")
+        if fps <= 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.fps, self.crf = fps, crf
+        self.count = 0
+        self._frames: list[np.ndarray] = []
+        self._container: Any = None
+        self._stream: Any = None
+        self._tmp = self.path.with_name(f".{self.path.stem}.partial-{os.getpid()}{self.suffix}")
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+    def write(self, frame: np.ndarray) -> None:
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3:
+            raise ValueError(f"frames are uint8 [H, W, C], got {frame.dtype} {list(frame.shape)}")
+        self.count += 1
+        if self.suffix != ".mp4":
+            self._frames.append(frame)
+            return
+        if self._container is None:
+            self._open(frame)
+        frame = _rgb(frame[None, ..., :3])[0]
+        h, w = frame.shape[:2]
+        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") if h % 2 or w % 2 else frame
+        try:
+            for packet in self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                self._container.mux(packet)
+        except av.error.FFmpegError as e:
+            self.abort()
+            raise DataError(f"cannot write {self.path}: {_short(e)}") from None
+
+    def _open(self, frame: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._container = av.open(str(self._tmp), mode="w", options={"movflags": "+faststart"})
+        self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
+        self._stream.width, self._stream.height = w + w % 2, h + h % 2
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(int(self.crf)), "preset": "medium"}
+
+    def close(self) -> Path:
+        """Finish the file and move it to its name; returns the path."""
+        if self.count == 0:
+            raise DataError(f"no frame was written to {self.path}")
+        if self.suffix != ".mp4":
+            frames, self._frames = np.stack(self._frames), []
+            return write_video(self.path, frames, fps=self.fps, crf=self.crf)
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            self._container.close()
+            self._container = None
+            os.replace(self._tmp, self.path)
+        finally:
+            self.abort()
+        return self.path
+
+    def abort(self) -> None:
+        """Drop what was written: no file is left, under either name."""
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:  # already broken: the file goes anyway
+                pass
+            self._container = None
+        self._frames = []
+        self._tmp.unlink(missing_ok=True)

@@ -83,6 +83,37 @@ def dis_flow(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flow, valid
 
 
+def _flow_to_time(flow: np.ndarray, tau: float, steps: int = 4) -> np.ndarray:
+    """The flow from the frame at time ``tau`` back to the frame ``flow`` starts from: the fixed point
+    of ``g(p) = -tau * flow(p + g(p))`` (each pixel follows its own motion back), by iteration."""
+    g = -tau * flow
+    for _ in range(steps):
+        g = -tau * warp(flow, g)
+    return g
+
+
+def flows_to_time(a: np.ndarray, b: np.ndarray, taus: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Intermediate flows between frames ``a`` and ``b`` (float ``[H, W, C]`` in ``[0, 1]``) under linear
+    motion: for each ``tau`` in (0, 1), ``(g_a, g_b)``, so that the frame at time ``tau`` shows at ``p``
+    what ``a`` shows at ``p + g_a(p)`` and ``b`` at ``p + g_b(p)``.
+
+    DIS flow is computed both ways; both ends move along the direction whose flows pass the
+    forward-backward check more often (DIS can fail one way in flat regions).
+    """
+    f_ab, ok_ab, f_ba, ok_ba = dis_flows(a, b)  # a(p) lies at b(p + f_ab)
+    forward = ok_ab.mean() >= ok_ba.mean()
+    flow = f_ab if forward else f_ba
+    out = []
+    for tau in taus:
+        s_near = tau if forward else 1 - tau  # the flow's start frame is `tau` (or 1 - tau) away
+        # the frame at tau shows at p what the start frame showed at p + g, g = -s flow(p + g)
+        # (a few fixed-point steps), and the other end at p - (1 - s) / s g
+        g = _flow_to_time(flow, s_near)
+        g_other = -(1 - s_near) / s_near * g
+        out.append((g, g_other) if forward else (g_other, g))
+    return out
+
+
 def warping_error(video: Any, *, flows: np.ndarray | None = None, valid: np.ndarray | None = None) -> float:
     """E_warp of a clip (see the module docstring); ``flows`` ``[T - 1, H, W, 2]``: the backward flow
     from frame ``t + 1`` to ``t`` with its mask ``valid`` ``[T - 1, H, W]``, or None for DIS flow."""

@@ -8,6 +8,7 @@ from torch import nn
 
 from vidgen.models import gan  # noqa: F401
 from vidgen.models import predictor  # noqa: F401
+from vidgen.models import restore  # noqa: F401
 from vidgen.models import vae  # noqa: F401
 from vidgen.registry import MODELS
 

@@ -4,20 +4,52 @@ Every operator takes uint8 frames ``[T, H, W, C]`` and returns uint8 frames (as 
 more for ``interpolate``), and is registered in ``vidgen.registry.POST_OPS`` with its config;
 :mod:`vidgen.post.chain` runs them in a row. Temporal operators (``deflicker``,
 ``interpolate``, multi-frame ``denoise``) need at least 2 frames.
+
+``denoise``, ``deflicker`` and ``interpolate`` also run a trained restoration network
+(``vidgen.models.restore``) in place of the classical method: ``model=`` names its run
+folder, export or shipped name (``denoise.model=runs/fastdvdnet_photo_pans``).
+
+Each registration says how far in time an op reads (``radius(cfg)``, frames on each side of
+an output frame) and how many frames it makes per frame (``factor``), so
+:func:`vidgen.post.chain.stream_chain` runs it over a long video in chunks; ``settle(cfg,
+frames)`` fixes what an op estimates from the video (the noise level) once, from the first
+chunk, so that every chunk is processed alike.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 import cv2
 import numpy as np
 
 from vidgen.errors import ConfigError, VidgenError
-from vidgen.metrics.temporal import dis_flows, warp
+from vidgen.inference import LoadedModel
+from vidgen.metrics.temporal import flows_to_time, warp
 from vidgen.registry import POST_OPS
+
+
+@lru_cache(maxsize=4)
+def _restorer(ref: str, stamp: int) -> LoadedModel:
+    from vidgen.inference import load
+
+    return load(ref)
+
+
+def learned(task: str, ref: str) -> LoadedModel:
+    """The restoration network ``ref`` (a run folder, an export or a shipped name), checked to do ``task``."""
+    from pathlib import Path
+
+    files = [p for p in (Path(ref), Path(ref) / "model.safetensors") if p.is_file()]
+    model = _restorer(str(ref), max((p.stat().st_mtime_ns for p in files), default=0))  # reloaded when rewritten
+    if "restore" not in model.capabilities or getattr(model, "task", None) != task:
+        does = f"a network that does {model.task}" if "restore" in model.capabilities else f"a {model.family.name} model"
+        raise VidgenError(f"{task}.model={ref} is {model.name}, {does}, not {task}",
+                          hint=f"train one with a {task} recipe: vidgen list recipes")
+    return model
 
 
 def _need_frames(name: str, frames: np.ndarray, at_least: int = 2) -> None:
@@ -50,6 +82,7 @@ def sharpen(frames: np.ndarray, cfg: SharpenConfig) -> np.ndarray:
 @dataclass
 class DeflickerConfig:
     window: float = 2.0  # sigma, in frames, of the temporal smoothing of each frame's mean colour
+    model: str | None = None  # a trained deflicker network (run folder, export or shipped name) instead
 
     def __post_init__(self) -> None:
         if self.window <= 0:
@@ -65,11 +98,18 @@ def _smooth(series: np.ndarray, sigma: float) -> np.ndarray:
     return np.stack([np.tensordot(kernel, padded[t:t + 2 * radius + 1], axes=(0, 0)) for t in range(len(series))])
 
 
-@POST_OPS.register("deflicker", config=DeflickerConfig, temporal=True)
+def _deflicker_radius(cfg: DeflickerConfig) -> int:
+    return learned("deflicker", cfg.model).radius if cfg.model else max(1, int(math.ceil(3 * cfg.window)))
+
+
+@POST_OPS.register("deflicker", config=DeflickerConfig, temporal=True, radius=_deflicker_radius)
 def deflicker(frames: np.ndarray, cfg: DeflickerConfig) -> np.ndarray:
     """Classical deflicker: each frame's gain per channel set so its mean colour follows the temporally
-    smoothed mean colour (a gain jitter goes; slow changes of light stay)."""
+    smoothed mean colour (a gain jitter goes; slow changes of light stay). With ``model``: the
+    trained network."""
     _need_frames("deflicker", frames)
+    if cfg.model:
+        return learned("deflicker", cfg.model).restore(frames)
     x = frames.astype(np.float32)
     means = x.mean(axis=(1, 2))  # [T, C]
     target = _smooth(means, cfg.window)
@@ -79,9 +119,11 @@ def deflicker(frames: np.ndarray, cfg: DeflickerConfig) -> np.ndarray:
 
 @dataclass
 class DenoiseConfig:
-    strength: float | None = None  # NLM filter strength h (0-255 scale); None: from the estimated noise
+    # the noise level (0-255 scale): NLM's filter strength h, or the network's noise map; None: estimated
+    strength: float | None = None
     window: int = 5  # frames the multi-frame filter reads (odd; fewer at the ends)
     search: int = 21  # search window, pixels (odd)
+    model: str | None = None  # a trained denoiser (run folder, export or shipped name) instead of NLM
 
     def __post_init__(self) -> None:
         if self.strength is not None and self.strength <= 0:
@@ -106,10 +148,31 @@ def estimate_noise(frames: np.ndarray) -> float:
     return float(np.median(sigmas))
 
 
-@POST_OPS.register("denoise", config=DenoiseConfig, temporal=True)
+def _denoise_radius(cfg: DenoiseConfig) -> int:
+    return learned("denoise", cfg.model).radius if cfg.model else cfg.window // 2
+
+
+def _denoise_settle(cfg: DenoiseConfig, frames: np.ndarray) -> DenoiseConfig:
+    """The strength estimated once (from the first chunk of a streamed video)."""
+    if cfg.strength is not None:
+        return cfg
+    if cfg.model:
+        import torch
+
+        from vidgen.convert import uint8_to_float
+        from vidgen.models.restore.degrade import estimate_sigma
+
+        return replace(cfg, strength=float(estimate_sigma(uint8_to_float(torch.from_numpy(frames))[None])[0]))
+    return replace(cfg, strength=max(1.0, estimate_noise(frames)))
+
+
+@POST_OPS.register("denoise", config=DenoiseConfig, temporal=True, radius=_denoise_radius, settle=_denoise_settle)
 def denoise(frames: np.ndarray, cfg: DenoiseConfig) -> np.ndarray:
     """OpenCV's multi-frame non-local means over ``window`` frames around each one (a single frame:
-    the single-image filter); the strength is the estimated noise sigma unless given."""
+    the single-image filter); the strength is the estimated noise sigma unless given. With
+    ``model``: the trained denoiser, told the strength (or its own estimate of the noise)."""
+    if cfg.model:
+        return learned("denoise", cfg.model).restore(frames, sigma=cfg.strength)
     h = cfg.strength if cfg.strength is not None else max(1.0, estimate_noise(frames))
     t_total = len(frames)
     out = np.empty_like(frames)
@@ -134,22 +197,15 @@ DISAGREE = 0.25  # mean absolute difference (values in [0, 1]) above which two w
 @dataclass
 class InterpolateConfig:
     factor: int = 2  # frames out per frame in: 2 doubles the frame rate (a new frame between each pair)
+    model: str | None = None  # a trained interpolator (run folder, export or shipped name) instead of DIS warping
 
     def __post_init__(self) -> None:
         if self.factor < 1:
             raise ConfigError(f"interpolate.factor must be >= 1, got {self.factor}")
 
 
-def _flow_to_time(flow: np.ndarray, tau: float, steps: int = 4) -> np.ndarray:
-    """The flow from the frame at time ``tau`` back to the frame ``flow`` starts from: the fixed point
-    of ``g(p) = -tau * flow(p + g(p))`` (each pixel follows its own motion back), by iteration."""
-    g = -tau * flow
-    for _ in range(steps):
-        g = -tau * warp(flow, g)
-    return g
-
-
-@POST_OPS.register("interpolate", config=InterpolateConfig, temporal=True, shorthand="factor")
+@POST_OPS.register("interpolate", config=InterpolateConfig, temporal=True, shorthand="factor",
+                   radius=lambda cfg: 1, factor=lambda cfg: cfg.factor)
 def interpolate(frames: np.ndarray, cfg: InterpolateConfig) -> np.ndarray:
     """Classical frame interpolation: DIS flow between each pair (the direction that passes its
     forward-backward check more often), both ends warped along it to time ``tau`` and blended by
@@ -158,22 +214,14 @@ def interpolate(frames: np.ndarray, cfg: InterpolateConfig) -> np.ndarray:
     _need_frames("interpolate", frames)
     if cfg.factor == 1:
         return frames
+    if cfg.model:
+        return learned("interpolate", cfg.model).restore(frames, factor=cfg.factor)
     x = frames.astype(np.float32) / 255.0
     out = [frames[0]]
+    taus = [j / cfg.factor for j in range(1, cfg.factor)]
     for a, b in zip(x[:-1], x[1:]):
-        f_ab, ok_ab, f_ba, ok_ba = dis_flows(a, b)  # a(p) lies at b(p + f_ab)
-        # DIS can fail in one direction (flat regions): move both ends along the direction whose
-        # flows pass the forward-backward check more often
-        forward = ok_ab.mean() >= ok_ba.mean()
-        flow = f_ab if forward else f_ba
-        for j in range(1, cfg.factor):
-            tau = j / cfg.factor
-            s_near = tau if forward else 1 - tau  # the flow's start frame is `tau` (or 1 - tau) away
-            # the frame at tau shows at p what the start frame showed at p + g, g = -s flow(p + g)
-            # (linear motion; a few fixed-point steps), and the other end at p - (1 - s) / s g
-            g = _flow_to_time(flow, s_near)
-            g_other = -(1 - s_near) / s_near * g
-            from_a, from_b = (warp(a, g), warp(b, g_other)) if forward else (warp(a, g_other), warp(b, g))
+        for tau, (g_a, g_b) in zip(taus, flows_to_time(a, b, taus)):
+            from_a, from_b = warp(a, g_a), warp(b, g_b)
             mid = (1 - tau) * from_a + tau * from_b
             # where the two warped ends disagree the flow is wrong there (an occlusion, a flat region
             # it could not follow): the frames' plain blend instead of a ghost of a wrong warp
