@@ -50,6 +50,21 @@ TASKS = (
      ("Future frames predicted from context frames (Moving MNIST: 10 frames in, 10 predicted, 64x64, "
      "two digits), scored against the true future of test clips.")),
     ("vae", "Clip VAE", "Clips encoded to and decoded from a latent space; samples of its prior."),
+    ("denoise", "Video denoising",
+     ("Held-out `photo_pans` clips (real photographs under a moving camera; source images no network was "
+      "trained on) with Gaussian noise of sigma 10, 30 and 50 (0-255 scale), denoised and scored against the "
+      "clean clips; the noise level is estimated from the clip (`vidgen post --ops denoise [denoise.model=RUN]`).")),
+    ("interpolation", "Frame interpolation",
+     ("Every other frame of held-out `photo_pans` clips dropped and put back by `interpolate:x2` "
+      "(`interpolate.model=RUN` for a learned one), scored against the dropped frames.")),
+    ("deflicker", "Deflicker",
+     ("Held-out `photo_pans` clips with flicker added (`gain`: a per-frame gain per channel in [0.85, 1.15]; "
+      "`light`: that, a per-frame gamma in [0.9, 1.1] and a smooth per-frame gain field within +-0.15), "
+      "deflickered (`deflicker.model=RUN` for a learned one); the warping error with the exact flow and the "
+      "PSNR to the clean clip.")),
+    ("sharpen", "Sharpen", "What `sharpen` (amount 0.6) does to the warping error of clean held-out clips."),
+    ("post_speed", "Post-processing speed",
+     "Input frames per second of each post-processing op (`benchmarks/post_speed.py`), classical and learned."),
     ("speed", "Speed", "How fast a recipe trains: in its measured runs, and in step benchmarks."),
 )
 TASK_KEYS = tuple(key for key, _, _ in TASKS)
@@ -85,11 +100,21 @@ METRICS = (
      "`benchmarks/mocogan_speed.py`"), "higher"),
     (r"x_official_replica", ("`official_size_clips_per_s` over the clips per second of a replica of the official "
      "MoCoGAN training step (fp32) timed on the same machine, `benchmarks/mocogan_speed.py --reference`"), "higher"),
+    (r"psnr_sigma(\d+)", "PSNR in dB of the denoised clips at noise sigma {0}", "higher"),
+    (r"ssim_sigma(\d+)", "SSIM of the denoised clips at noise sigma {0}", "higher"),
+    (r"psnr_x2", "PSNR in dB of the frames put back between kept ones", "higher"),
+    (r"ssim_x2", "SSIM of the frames put back between kept ones", "higher"),
+    (r"ewarp_(\w+)", ("warping error E_warp with the exact flow (`docs/metrics.md`) of the `{0}` flicker clips "
+     "after the op"), "lower"),
+    (r"psnr_(gain|light)", "PSNR in dB to the clean clip of the `{0}` flicker clips after the op", "higher"),
+    (r"ewarp", "warping error E_warp with the exact flow (`docs/metrics.md`)", "lower"),
+    (r"fps_(\w+)", "input frames per second at {0} (`benchmarks/post_speed.py`)", "higher"),
 )
 ARROW = {"lower": " ↓", "higher": " ↑", None: ""}
 # where the model of a recipe file puts it when it has no row yet
 PREDICTORS = {"copy_last", "convlstm", "predrnn", "simvp", "svg"}
 CLIP_VAES = {"vae3d"}
+RESTORERS = {"fastdvdnet": "denoise", "ifnet": "interpolation", "deflickernet": "deflicker"}
 
 REQUIRED = ("task", "seed", "metric", "results", "held_out", "hardware", "budget", "command", "source", "date")
 
@@ -104,7 +129,7 @@ def metric_info(name: str) -> tuple[int, str, str | None]:
         m = re.fullmatch(pattern, name)
         if m:
             groups = m.groups()
-            last = int(groups[0]) - 1 if groups else 0
+            last = int(groups[0]) - 1 if groups and groups[0].isdigit() else 0
             return order, text.format(*groups, last=last), better
     return len(METRICS), "", None
 
@@ -312,6 +337,8 @@ def recipe_task(path: Path) -> str | None:
         return "prediction"
     if name in CLIP_VAES:
         return "vae"
+    if name in RESTORERS:
+        return RESTORERS[name]
     if isinstance(model, dict) and model.get("conditional"):
         return "conditional"
     return "unconditional"

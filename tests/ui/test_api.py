@@ -120,7 +120,24 @@ def test_post_process_a_clip_and_a_bad_op_is_a_message(client, server):
     from gradio_client import handle_file
 
     example = server[1].example_clip()
-    video, _, info = client.predict(handle_file(example), "deflicker,interpolate:x2", "", api_name="/post_process")
+    video, _, info = client.predict(handle_file(example), "deflicker,interpolate:x2", "", [], api_name="/post_process")
     assert read_video(video).shape[0] == 39 and "20 -> 39 frames" in info and "flicker index" in info
     with pytest.raises(Exception, match="unknown post-processing op 'blur'"):
-        client.predict(handle_file(example), "blur", "", api_name="/post_process")
+        client.predict(handle_file(example), "blur", "", [], api_name="/post_process")
+
+
+def test_post_process_with_a_trained_network(client, server, tmp_path):
+    from gradio_client import handle_file
+
+    from vidgen import config as cfgmod
+    from vidgen.train import loop
+    from vidgen.train.config import ExperimentConfig
+
+    run = tmp_path / "ifnet"
+    recipe = Path(__file__).resolve().parents[2] / "configs" / "debug" / "ifnet_tiny.yaml"
+    loop.train(cfgmod.load(ExperimentConfig, recipe, [f"run_dir={run}"]), echo=lambda line: None)
+    example = server[1].example_clip()
+    video, _, info = client.predict(handle_file(example), "interpolate:x2", "", [str(run)], api_name="/post_process")
+    assert read_video(video).shape[0] == 39 and f"interpolate [network {run}]: 20 -> 39 frames" in info
+    with pytest.raises(Exception, match="interpolate network, and the ops hold no interpolate"):
+        client.predict(handle_file(example), "denoise", "", [str(run)], api_name="/post_process")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 
 
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "post", help="post-process a video: denoise, deflicker, sharpen, interpolate, upscale",
@@ -24,6 +27,8 @@ def add_parser(sub) -> None:
     p.add_argument("--ops", required=True, help="comma-separated ops, in order, e.g. denoise,sharpen,interpolate:x2")
     p.add_argument("--out", required=True, help="output: .mp4, .gif, .png strip or .npy")
     p.add_argument("--fps", type=float, default=None, help="frame rate of the input (default: the file's, or 8)")
+    p.add_argument("--preset", default="medium", choices=PRESETS,
+                   help="H.264 encoder preset of an .mp4 output: faster ones write larger files (default medium)")
     p.add_argument("--chunk", type=int, default=32,
                    help="frames processed at a time: the video streams through the ops, so memory stays bounded "
                         "however long it is (default 32)")
@@ -53,19 +58,22 @@ def run(args: argparse.Namespace) -> int:
     head_in: list[np.ndarray] = []
     head_out: list[np.ndarray] = []
     count = {"in": 0}
+    keep = {"in": HEAD}  # the first frames kept for the metrics: at most HEAD, and HEAD_BYTES of them
 
     def source():  # the input, decoded frame by frame (a long video is never held whole)
         for frame in iter_clip(args.input):
             count["in"] += 1
-            if len(head_in) < HEAD:
+            if count["in"] == 1:
+                keep["in"] = max(2, min(HEAD, HEAD_BYTES // frame.nbytes))
+            if len(head_in) < keep["in"]:
                 head_in.append(frame)
             yield frame
 
     start = time.perf_counter()
-    with VideoWriter(out, fps=fps * factor) as writer:
+    with VideoWriter(out, fps=fps * factor, preset=args.preset) as writer:
         for frame in stream_chain(source(), steps, chunk=args.chunk):
             writer.write(frame)
-            if len(head_out) < HEAD * factor:
+            if len(head_out) < (keep["in"] - 1) * factor + 1:
                 head_out.append(frame)
     seconds = time.perf_counter() - start
     h, w = head_in[0].shape[:2]
@@ -73,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.input}: {count['in']} frames of {w}x{h} -> {writer.count} frames of {ow}x{oh} "
           f"({', '.join(s.name for s in steps)}; {seconds:.2f} s, {count['in'] / seconds:.1f} frames/s)")
     if len(head_in) > 1 and len(head_out) > 1:
-        scope = "" if count["in"] <= HEAD else f" (first {HEAD} frames)"
+        scope = "" if count["in"] <= len(head_in) else f" (first {len(head_in)} frames)"
         a, b = np.stack(head_in), np.stack(head_out)
         print(f"  warping error (DIS flow){scope}  {warping_error(a):.6f} -> {warping_error(b):.6f}")
         print(f"  flicker index{scope}             {flicker_index(a):.6f} -> {flicker_index(b):.6f}")
@@ -81,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-HEAD = 64  # frames of input (and their output) the temporal metrics are printed for
+HEAD = 64  # frames of input (and their output) the temporal metrics are printed for...
+HEAD_BYTES = 64 * 2**20  # ...at most this much of them (10 frames of 1080p)
 
 
 def _fps(path: str) -> float | None:

@@ -462,7 +462,7 @@ class VideoWriter:
     interrupted run leaves nothing under the name asked for. Use as a context manager; an
     exception inside the block discards the partial file."""
 
-    def __init__(self, path: str | Path, *, fps: float = 8, crf: int = 18):
+    def __init__(self, path: str | Path, *, fps: float = 8, crf: int = 18, preset: str = "medium"):
         self.path = Path(path)
         self.suffix = self.path.suffix.lower()
         if self.suffix not in WRITE_FORMATS:
@@ -470,7 +470,7 @@ class VideoWriter:
                             hint=f"use one of {', '.join(WRITE_FORMATS)}")
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
-        self.fps, self.crf = fps, crf
+        self.fps, self.crf, self.preset = fps, crf, preset
         self.count = 0
         self._frames: list[np.ndarray] = []
         self._container: Any = None
@@ -513,7 +513,7 @@ class VideoWriter:
         self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
         self._stream.width, self._stream.height = w + w % 2, h + h % 2
         self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(int(self.crf)), "preset": "medium"}
+        self._stream.options = {"crf": str(int(self.crf)), "preset": self.preset}
 
     def close(self) -> Path:
         """Finish the file and move it to its name; returns the path."""

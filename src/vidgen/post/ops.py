@@ -110,11 +110,12 @@ def deflicker(frames: np.ndarray, cfg: DeflickerConfig) -> np.ndarray:
     _need_frames("deflicker", frames)
     if cfg.model:
         return learned("deflicker", cfg.model).restore(frames)
-    x = frames.astype(np.float32)
-    means = x.mean(axis=(1, 2))  # [T, C]
-    target = _smooth(means, cfg.window)
-    gain = target / np.maximum(means, 1e-3)
-    return np.clip(x * gain[:, None, None, :] + 0.5, 0, 255).astype(np.uint8)
+    means = np.stack([f.reshape(-1, f.shape[-1]).mean(axis=0) for f in frames])  # [T, C]
+    gain = _smooth(means, cfg.window) / np.maximum(means, 1e-3)
+    out = np.empty_like(frames)
+    for t, f in enumerate(frames):  # a frame at a time: a chunk of 1080p frames never doubles as floats
+        out[t] = np.clip(f * gain[t].astype(np.float32) + 0.5, 0, 255)
+    return out
 
 
 @dataclass

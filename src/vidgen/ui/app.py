@@ -170,16 +170,22 @@ def build_app(service: Service) -> Any:
                     x_example = gr.Button("use an example clip (Moving MNIST)", size="sm")
                     x_ops = gr.Textbox("denoise,sharpen", label="ops", elem_id="post-ops")
                     x_options = gr.Textbox("", label="options (e.g. sharpen.amount=1.0 denoise.strength=12)")
+                    x_nets = gr.Dropdown(service.model_choices("restore"), value=[], multiselect=True,
+                                         allow_custom_value=True,  # a run folder typed in
+                                         label="trained networks (optional): each runs its op in place of the "
+                                               "classical one", elem_id="post-networks")
                     x_run = gr.Button("Process", variant="primary", elem_id="post-button")
                 x_video, x_still, x_info = _outputs("input | processed", "post")
             x_example.click(_guard(service.example_clip), None, x_clip, api_name=False)
 
             @_guard
-            def post_process(clip: Any, ops: str, options: str,
+            def post_process(clip: Any, ops: str, options: str, networks: list[str] | None,
                              progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
-                return service.post_process(_path(clip), ops, options or "", progress=_progress_fn(progress))
+                return service.post_process(_path(clip), ops, options or "", networks=networks or [],
+                                            progress=_progress_fn(progress))
 
-            x_run.click(post_process, [x_clip, x_ops, x_options], [x_video, x_still, x_info], api_name="post_process")
+            x_run.click(post_process, [x_clip, x_ops, x_options, x_nets], [x_video, x_still, x_info],
+                        api_name="post_process")
 
         with gr.Tab("Evaluate", id="evaluate"):
             from vidgen.metrics.evaluator import shipped_evaluators

@@ -278,16 +278,30 @@ class Service:
         return f"**{record['metric']}** of `{record['model']}` on {record['data']['name']}{said}\n\n" \
                f"| result | value |\n|---|---|\n{table}"
 
-    def post_process(self, upload: str | Path | None, ops: str, options: str = "", *,
+    def post_process(self, upload: str | Path | None, ops: str, options: str = "", *, networks: list[str] = (),
                      progress: ProgressFn = _quiet) -> tuple[str, str, str]:
-        """An uploaded clip through a chain of post-processing ops, beside the input: ``(mp4, png, line)``."""
+        """An uploaded clip through a chain of post-processing ops, beside the input: ``(mp4, png, line)``.
+
+        ``networks``: trained restoration networks (shipped names or run folders); each runs its op
+        (``denoise``, ``deflicker`` or ``interpolate``, which the chain must hold) in place of the
+        classical method."""
         import cv2
 
         from vidgen.io import frame_strips, side_by_side
         from vidgen.metrics.temporal import flicker_index, warping_error
         from vidgen.post import apply_chain, parse_chain
 
-        steps = parse_chain(ops, options.split())  # a bad chain is refused before the upload is read
+        extra = []
+        for name in networks:
+            model = self.load(name)
+            task = getattr(model, "task", None)
+            if task is None:
+                raise VidgenError(f"{name} is no restoration network (it can: {', '.join(sorted(model.capabilities))})")
+            if task not in [part.split(":")[0].strip() for part in ops.split(",")]:
+                raise VidgenError(f"{name} is a {task} network, and the ops hold no {task}",
+                                  hint=f"add {task} to the ops, or leave the network out")
+            extra.append(f"{task}.model={name}")
+        steps = parse_chain(ops, options.split() + extra)  # a bad chain is refused before the upload is read
         frames = self.read_upload(upload)
         if frames.shape[-1] == 1:
             frames = frames.repeat(3, axis=-1)
@@ -306,7 +320,8 @@ class Service:
         grid = side_by_side(shown_in, result, titles=("input", "processed"))
         strip = side_by_side(frame_strips([shown_in]), frame_strips([result]))
         video, still = self._write(grid, strip, 8.0 * len(result) / len(frames))
-        line = f"{', '.join(s.name for s in steps)}: {len(frames)} -> {len(result)} frames"
+        names = [s.name + (f" [network {s.config.model}]" if getattr(s.config, "model", None) else "") for s in steps]
+        line = f"{', '.join(names)}: {len(frames)} -> {len(result)} frames"
         if len(frames) > 1 and len(result) > 1:
             line += (f"; warping error {warping_error(frames):.5f} -> {warping_error(result):.5f}, "
                      f"flicker index {flicker_index(frames):.5f} -> {flicker_index(result):.5f}")
