@@ -42,6 +42,22 @@ def test_a_predictor_continues_the_input_then_post_processing(tmp_path, capsys):
     assert "pre -> model convlstm -> sharpen" in printed and "warping error" in printed
 
 
+def test_a_restoration_network_transforms_the_input(tmp_path, capsys):
+    from vidgen import config as cfgmod
+    from vidgen.post import post_process
+    from vidgen.train import loop
+    from vidgen.train.config import ExperimentConfig
+
+    run = tmp_path / "ifnet"
+    recipe = Path(__file__).resolve().parents[1] / "configs" / "debug" / "ifnet_tiny.yaml"
+    loop.train(cfgmod.load(ExperimentConfig, recipe, [f"run_dir={run}"]), echo=lambda line: None)
+    src = _input(tmp_path, frames=5, size=24)
+    assert main(["pipeline", f"input={src}", f"output={tmp_path / 'o.npy'}", f"model.run={run}", "model.factor=3"]) == 0
+    out = np.load(tmp_path / "o.npy")
+    assert np.array_equal(out, post_process(np.load(src), "interpolate:x3", [f"interpolate.model={run}"]))
+    assert out.shape == (13, 24, 24, 3) and "pre -> model ifnet (interpolate)" in capsys.readouterr().out
+
+
 def test_bad_pipelines_are_clear_errors(tmp_path, capsys):
     with pytest.raises(ConfigError, match="unknown config key 'postt'"):
         load_pipeline(None, ["input=a.mp4", "output=b.mp4", "postt=sharpen"])

@@ -6,8 +6,8 @@ A pipeline is a YAML file (or a :class:`PipelineConfig`), read strictly::
     pre:                            # the data layer's transforms (docs/data.md), none by default
       resize: 64
       crop: 64
-    model:                          # optional: a shipped model or run folder that continues clips
-      run: mnist-simvp
+    model:                          # optional: a shipped model or run folder that continues clips,
+      run: mnist-simvp              # or a restoration network (denoise, deflicker, interpolate) that transforms them
       context: 10                   # frames read (default: the model's)
       frames: 10                    # frames predicted (default: the model's)
     post: denoise,sharpen           # a chain of post-processing ops (docs/post.md), or none
@@ -39,6 +39,7 @@ class PipelineModel:
     context: int | None = None  # frames the model reads (default: its training context)
     frames: int | None = None  # frames it predicts (default: its training horizon)
     seed: int = 0
+    factor: int = 2  # an interpolator: frames out per frame in
 
 
 @dataclass
@@ -93,9 +94,14 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
         import vidgen
 
         model = vidgen.load(cfg.model.run)
-        if "predict" not in model.capabilities:
+        if "restore" in model.capabilities:  # transforms the clip at its own size
+            video = model.restore(frames, **({"factor": cfg.model.factor} if model.task == "interpolate" else {}))
+            stages.append(f"model {model.name} ({model.task})")
+        elif "predict" not in model.capabilities:
             raise VidgenError(f"{cfg.model.run} cannot continue a clip (it can: {', '.join(sorted(model.capabilities))})",
-                              hint="a pipeline's model continues or transforms the input video: use a predictor")
+                              hint="a pipeline's model continues or transforms the input video: use a predictor or "
+                                   "a restoration network")
+    if cfg.model.run and "predict" in model.capabilities:
         clip = model.resize(frames)  # [1, T, C, H, W] at the model's size
         context = cfg.model.context or model.context
         if context > clip.shape[1]:
@@ -108,7 +114,8 @@ def run_pipeline(cfg: PipelineConfig) -> dict[str, Any]:
     if steps:
         video = apply_chain(video, steps)
         stages.append(cfg.post)
-    fps_out = cfg.fps * len(video) / max(1, len(frames)) if not cfg.model.run else cfg.fps
+    predicted = cfg.model.run and "predict" in model.capabilities
+    fps_out = cfg.fps * len(video) / max(1, len(frames)) if not predicted else cfg.fps
     write_video(out, video, fps=fps_out)
     import cv2
 

@@ -50,6 +50,13 @@ def add_parser(sub) -> None:
                    help="GANs: --steps clips along the slerp path from SEED_A's latent to SEED_B's")
     p.add_argument("--steps", type=int, default=None,
                    help="with --interpolate: clips along the path, both ends included (default 8)")
+    p.add_argument("--sampling-steps", type=int, default=None, metavar="N",
+                   help="diffusion models: sampler steps (default 18; 10-50 is usual)")
+    p.add_argument("--sampler", default=None, choices=("heun", "ddim"),
+                   help="diffusion models: heun (2 network calls a step, default) or ddim (1)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="class-conditional diffusion models: classifier-free guidance (1: none, default; 0: "
+                        "unconditional; 2-4 sharpens the class)")
     p.add_argument("--nrow", type=int, default=None,
                    help="clips per grid row of a video output (default: square grid)")
     p.add_argument("--fps", type=int, default=None,
@@ -109,10 +116,12 @@ def _class_name(gen: Any, k: int) -> str:
 def _check_args(args: argparse.Namespace, gen: Any, name: str) -> None:
     """Refuse flags that do not apply to this model, with the reason."""
     for flag, value in (("--truncation", args.truncation), ("--frames", args.frames),
-                        ("--interpolate", args.interpolate)):
-        if value is not None and flag.lstrip("-") not in gen.sample_options:
+                        ("--interpolate", args.interpolate), ("--sampling-steps", args.sampling_steps),
+                        ("--sampler", args.sampler), ("--guidance", args.guidance)):
+        if value is not None and flag.lstrip("-").replace("-", "_") not in gen.sample_options:
             hint = (f"vidgen interpolate {args.checkpoint} --from A --to B" if flag == "--interpolate"
-                    else "models whose sampling takes it: the GANs")
+                    else "models whose sampling takes it: the diffusion models" if flag in
+                    ("--sampling-steps", "--sampler", "--guidance") else "models whose sampling takes it: the GANs")
             raise VidgenError(f"{flag} does not apply to {name} (a {gen.family.name} model)", hint=hint)
     if args.truncation is not None and args.truncation < 0:
         raise VidgenError(f"--truncation must be >= 0 (1: none), got {args.truncation}")
@@ -165,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
         options["truncation"] = 1.0 if args.truncation is None else args.truncation
     if "frames" in gen.sample_options:
         options["frames"] = args.frames
+    for key in ("sampling_steps", "sampler", "guidance"):
+        if key in gen.sample_options and getattr(args, key) is not None:
+            options[key] = getattr(args, key)
     fps = args.fps if args.fps is not None else gen.fps
     common = dict(batch_size=args.batch_size, **options)
 

@@ -69,7 +69,8 @@ def evaluate_predictor(
         ``mae_pixel``, ``psnr``, ``psnr_of_mean_mse``, ``ssim`` when the frames are at least
         11x11, ``per_frame`` curves, ``clips``) plus the ``context`` and ``future`` used.
     """
-    model = predictor if isinstance(predictor, nn.Module) else predictor.model
+    # a model that predicts by other means than one network call (diffusion) gives a module that does
+    model = predictor if isinstance(predictor, nn.Module) else getattr(predictor, "predictor_module", predictor.model)
     context = check_count("context", context if context is not None else model.context)
     future = check_count("future", future if future is not None else model.future)
     check_count("num", num)

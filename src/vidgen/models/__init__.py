@@ -6,6 +6,7 @@ from typing import Any
 
 from torch import nn
 
+from vidgen.models import diffusion  # noqa: F401
 from vidgen.models import gan  # noqa: F401
 from vidgen.models import predictor  # noqa: F401
 from vidgen.models import restore  # noqa: F401
