@@ -24,7 +24,8 @@ def client(server):
 
 
 def test_generate_returns_an_mp4_every_browser_plays(client):
-    video, still, info = client.predict(GAN, "every class (one row each)", 3, 2, 0, 1.0, api_name="/generate")
+    video, still, info = client.predict(GAN, "every class (one row each)", 3, 2, 0, 1.0, 18, 1.0,
+                                        api_name="/generate")
     frames = read_video(video)
     assert frames.shape[0] == 4 and frames.shape[1] % 2 == 0 and frames.shape[2] % 2 == 0  # 4 frames, even sizes
     assert frames.shape[1] >= 256  # shown large: tiny clips are upscaled for the page
@@ -141,3 +142,19 @@ def test_post_process_with_a_trained_network(client, server, tmp_path):
     assert read_video(video).shape[0] == 39 and f"interpolate [network {run}]: 20 -> 39 frames" in info
     with pytest.raises(Exception, match="interpolate network, and the ops hold no interpolate"):
         client.predict(handle_file(example), "denoise", "", [str(run)], api_name="/post_process")
+
+
+def test_generate_with_a_diffusion_model_takes_its_steps_and_guidance(client, server, tmp_path):
+    from vidgen.errors import VidgenError
+
+    from vidgen import config as cfgmod
+    from vidgen.train import loop
+    from vidgen.train.config import ExperimentConfig
+
+    run = tmp_path / "diffusion"
+    recipe = Path(__file__).resolve().parents[2] / "configs" / "debug" / "video_unet_tiny.yaml"
+    loop.train(cfgmod.load(ExperimentConfig, recipe, [f"run_dir={run}"]), echo=lambda line: None)
+    video, _, info = client.predict(str(run), "square", 0, 2, 0, 1.0, 3, 2.0, api_name="/generate")
+    assert read_video(video).shape[0] == 8 and "video_unet: 2 clips of class square" in info
+    with pytest.raises(VidgenError, match="sampler steps must be between 1 and 200"):  # the page's slider stops at 1
+        server[1].generate(str(run), num=1, sampling_steps=0)

@@ -84,6 +84,9 @@ def build_app(service: Service) -> Any:
                     g_frames = gr.Number(0, precision=0, label="frames (0: the training length; models that "
                                                                 "take any length)")
                     g_trunc = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="truncation (GANs; 1: none)")
+                    g_steps = gr.Slider(1, 50, value=18, step=1, label="sampler steps (diffusion)")
+                    g_guidance = gr.Slider(0.0, 8.0, value=1.0, step=0.25,
+                                           label="guidance (class-conditional diffusion; 1: none, 0: unconditional)")
                     g_run = gr.Button("Generate", variant="primary", elem_id="generate-button")
                 g_video, g_still, g_info = _outputs("clips", "generate")
 
@@ -95,13 +98,15 @@ def build_app(service: Service) -> Any:
 
             @_guard
             def generate(name: str, label: str | None, seed: float, num: float, frames: float, truncation: float,
+                         steps: float = 18, guidance: float = 1.0,
                          progress: gr.Progress = gr.Progress()) -> tuple[str, str, str]:
                 return service.generate(name, seed=int(seed or 0), num=int(num), label=label,
                                         frames=int(frames or 0) or None, truncation=truncation,
+                                        sampling_steps=int(steps), guidance=float(guidance),
                                         progress=_progress_fn(progress))
 
-            g_run.click(generate, [g_model, g_class, g_seed, g_num, g_frames, g_trunc], [g_video, g_still, g_info],
-                        api_name="generate")
+            g_run.click(generate, [g_model, g_class, g_seed, g_num, g_frames, g_trunc, g_steps, g_guidance],
+                        [g_video, g_still, g_info], api_name="generate")
 
         with gr.Tab("Continue a clip", id="continue"):
             predictors = service.model_choices("predict")

@@ -164,8 +164,10 @@ class Service:
     # --- actions -----------------------------------------------------------------------
 
     def generate(self, name: str, *, seed: int = 0, num: int = 8, label: str | None = None, frames: int | None = None,
-                 truncation: float = 1.0, progress: ProgressFn = _quiet) -> tuple[str, str, str]:
-        """Clips from noise: ``(mp4, png, a line saying what was made)``."""
+                 truncation: float = 1.0, sampling_steps: int = 18, guidance: float = 1.0,
+                 progress: ProgressFn = _quiet) -> tuple[str, str, str]:
+        """Clips from noise: ``(mp4, png, a line saying what was made)``; ``sampling_steps`` and
+        ``guidance`` apply to diffusion models (``truncation`` to GANs)."""
         from vidgen.io import frame_strips, make_grid
 
         model = self.load(name)
@@ -177,6 +179,10 @@ class Service:
             options["frames"] = self._check_count("frames", frames, self.settings.max_frames)
         if "truncation" in model.sample_options:
             options["truncation"] = float(truncation)
+        if "sampling_steps" in model.sample_options:
+            options["sampling_steps"] = self._check_count("sampler steps", sampling_steps, 200)
+        if "guidance" in model.sample_options and guidance != 1.0:
+            options["guidance"] = float(guidance)
         progress(0.1, "sampling")
         labels = None
         if "class" in model.capabilities and label == EVERY_CLASS:
