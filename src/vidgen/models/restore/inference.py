@@ -58,8 +58,10 @@ class VideoRestorer(LoadedModel):
         when left out), ``factor`` (interpolate, default 2)."""
         frames = to_uint8(frames) if isinstance(frames, torch.Tensor) else np.asarray(frames)
         video = self._frames(frames).to(self.device)
+        h, w = video.shape[-2:]
+        batch = max(1, min(8, 512 * 512 // (h * w)))  # frames at once: fewer as they grow (memory)
         with torch.inference_mode():
-            out = self.model.restore(video, **self._options(options))
+            out = self.model.restore(video, batch=batch, **self._options(options))
         result = to_uint8(out[0].float().cpu())
         return result if frames.shape[-1] == result.shape[-1] else result[..., :1]
 
