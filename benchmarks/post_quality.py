@@ -15,7 +15,8 @@ SSIM per frame as ``vidgen.metrics.frame`` computes them, averaged over frames a
   ``interpolate:x2`` (DIS warping), each ``--interpolator`` run; scored on the recovered frames;
 - deflicker: ``gain``: a per-frame gain on each channel, uniform in [0.85, 1.15]; ``light``:
   that, a gamma in [0.9, 1.1] and a smooth spatial gain field within +-0.15, per frame; the
-  warping error with the exact flow (``docs/metrics.md``) and the PSNR to the clean clip;
+  warping error with the exact flow (``docs/metrics.md``; x 1000 in the table) and the PSNR
+  to the clean clip;
   ``deflicker`` and each ``--deflicker`` run;
 - sharpen: the warping error ``sharpen`` (amount 0.6) gives a clean clip.
 
@@ -118,24 +119,25 @@ def evaluate(args: argparse.Namespace, learned: dict[str, list[str]]) -> Table:
                 outs += [("learned", run, post_process(flicker, "deflicker", [f"deflicker.model={run}"]))
                          for run in learned["deflicker"]]
                 for row, run, out in outs:
-                    table.add("deflicker", row, f"ewarp_{kind}", warping_error(out, flows=flow, valid=valid), run)
+                    table.add("deflicker", row, f"ewarp1e3_{kind}", 1e3 * warping_error(out, flows=flow, valid=valid),
+                              run)
                     if row != "clean":
                         table.add("deflicker", row, f"psnr_{kind}", scores(out, clean)[0], run)
-            table.add("sharpen", "clean", "ewarp", warping_error(clean, flows=flow, valid=valid))
-            table.add("sharpen", "sharpen (amount 0.6)", "ewarp",
-                      warping_error(post_process(clean, "sharpen"), flows=flow, valid=valid))
+            table.add("sharpen", "clean", "ewarp1e3", 1e3 * warping_error(clean, flows=flow, valid=valid))
+            table.add("sharpen", "sharpen (amount 0.6)", "ewarp1e3",
+                      1e3 * warping_error(post_process(clean, "sharpen"), flows=flow, valid=valid))
     return table
 
 
 def _fmt(metric: str, value: float) -> str:
-    return f"{value:.5f}" if metric.startswith("ewarp") else (f"{value:.4f}" if "ssim" in metric else f"{value:.2f}")
+    return f"{value:.3f}" if metric.startswith("ewarp") else (f"{value:.4f}" if "ssim" in metric else f"{value:.2f}")
 
 
 def _run_info(run: str) -> dict[str, Any]:
     cfg = yaml.safe_load((Path(run) / "config.yaml").read_text())
     stats = [json.loads(line) for line in (Path(run) / "stats.jsonl").read_text().splitlines()]
     return {"seed": cfg["seed"], "model": cfg["model"]["name"], "kimg": stats[-1]["kimg"],
-            "minutes": round(sum(s.get("seconds", 0) for s in stats) / 60, 1)}
+            "minutes": round(stats[-1]["seconds"] / 60, 1)}  # the ticks' seconds count from the start
 
 
 RECIPES = {"fastdvdnet": "configs/fastdvdnet_photo_pans.yaml", "ifnet": "configs/ifnet_photo_pans.yaml",
@@ -150,8 +152,8 @@ def records(table: Table, args: argparse.Namespace, hardware: str) -> list[dict[
     out = []
     for (task, row, metric), runs in table.rows.items():
         for run, values in runs.items():
-            base = {"task": task, "metric": metric, "results": {"metric": metric, "value": round(statistics.fmean(values), 6),
-                                                                  "clips": len(values)},
+            value = float(_fmt(metric, statistics.fmean(values)))  # as many decimals as the table shows
+            base = {"task": task, "metric": metric, "results": {"metric": metric, "value": value, "clips": len(values)},
                     "held_out": held_out, "hardware": hardware, "date": date.today().isoformat(),
                     "source": "benchmarks/post_quality.py"}
             if run:

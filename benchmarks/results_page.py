@@ -104,10 +104,10 @@ METRICS = (
     (r"ssim_sigma(\d+)", "SSIM of the denoised clips at noise sigma {0}", "higher"),
     (r"psnr_x2", "PSNR in dB of the frames put back between kept ones", "higher"),
     (r"ssim_x2", "SSIM of the frames put back between kept ones", "higher"),
-    (r"ewarp_(\w+)", ("warping error E_warp with the exact flow (`docs/metrics.md`) of the `{0}` flicker clips "
-     "after the op"), "lower"),
+    (r"ewarp1e3_(\w+)", ("warping error E_warp x 1000 with the exact flow (`docs/metrics.md`) of the `{0}` "
+     "flicker clips after the op"), "lower"),
     (r"psnr_(gain|light)", "PSNR in dB to the clean clip of the `{0}` flicker clips after the op", "higher"),
-    (r"ewarp", "warping error E_warp with the exact flow (`docs/metrics.md`)", "lower"),
+    (r"ewarp1e3", "warping error E_warp x 1000 with the exact flow (`docs/metrics.md`)", "lower"),
     (r"fps_(\w+)", "input frames per second at {0} (`benchmarks/post_speed.py`)", "higher"),
 )
 ARROW = {"lower": " ↓", "higher": " ↑", None: ""}

@@ -165,8 +165,8 @@ def test_other_families_and_wrong_uses_are_clear_errors(tmp_path, runs):
     with pytest.raises(VidgenError, match="next-frame predictor") as e:
         vidgen.load(runs["copy_last"]).sample(4)
     assert "vidgen predict" in e.value.hint
-    save_export(tmp_path / "odd", {}, {"family": "diffusion", "model": {"name": "copy_last"}, "video": VIDEO})
-    with pytest.raises(VidgenError, match="unknown model family 'diffusion'"):
+    save_export(tmp_path / "odd", {}, {"family": "flow_matching", "model": {"name": "copy_last"}, "video": VIDEO})
+    with pytest.raises(VidgenError, match="unknown model family 'flow_matching'"):
         vidgen.load(tmp_path / "odd")
 
 
