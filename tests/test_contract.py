@@ -134,6 +134,22 @@ def test_every_registered_model_keeps_its_family_contract(name, tmp_path):
                  f"{model.task}.model={run}")
         assert np.array_equal(np.load(tmp_path / "x.npy"), out)  # the op runs the same network
 
+    if "upscale" in model.capabilities:
+        # any input size (odd too), uint8 in and out at scale x the size; streams; the CLI and the op agree
+        s = model.scale
+        clip = (np.random.default_rng(0).random((7, R // s + 3, R // s + 5, C)) * 255).astype(np.uint8)
+        out = model.upscale(clip)
+        assert out.shape == (7, (R // s + 3) * s, (R // s + 5) * s, C) and out.dtype == np.uint8
+        assert np.array_equal(np.stack(list(model.stream(iter(clip), chunk=len(clip)))), out)
+        outputs["upscale"] = out
+        np.save(tmp_path / "clip.npy", clip)
+        _run_cli("upscale", str(run), "--input", str(tmp_path / "clip.npy"), "--out", str(tmp_path / "u.npy"))
+        assert np.array_equal(np.load(tmp_path / "u.npy"), out)
+        _run_cli("post", str(tmp_path / "clip.npy"), "--ops", f"upscale:{run}", "--out", str(tmp_path / "x.npy"))
+        assert np.array_equal(np.load(tmp_path / "x.npy"), out)  # the op runs the same network
+        _run_cli("eval", str(run), "--metric", "vsr_psnr_y", "--num", "2", "--out", str(tmp_path / "vsr.jsonl"))
+        assert (tmp_path / "vsr.jsonl").is_file()
+
     # saved from Python, it loads back as the same model with the same outputs
     again = vidgen.load(model.save(tmp_path / "saved"))
     assert type(again) is type(model) and again.capabilities == model.capabilities
@@ -145,6 +161,8 @@ def test_every_registered_model_keeps_its_family_contract(name, tmp_path):
         assert torch.equal(again.reconstruct(_clip(model, T)), outputs["reconstruct"])
     if "restore" in outputs:
         assert np.array_equal(again.restore(clip), outputs["restore"])
+    if "upscale" in outputs:
+        assert np.array_equal(again.upscale(clip), outputs["upscale"])
 
 
 def test_a_model_without_a_debug_recipe_fails_the_contract(tmp_path, monkeypatch):

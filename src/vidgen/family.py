@@ -48,6 +48,7 @@ CAPABILITIES = {
     "reconstruct": "encodes and decodes a clip (vidgen reconstruct)",
     "interpolate": "walks between two latents (vidgen interpolate)",
     "restore": "restores a video: denoise, deflicker or new frames between (vidgen post --ops OP OP.model=RUN)",
+    "upscale": "upscales a video x2 or x4 (vidgen upscale RUN --input VIDEO --out OUT; --ops upscale:RUN)",
 }
 
 

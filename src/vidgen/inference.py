@@ -17,10 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from vidgen.config import from_dict
-from vidgen.convert import as_video_batch, check_count, check_input, resize_video, seed_labels
+from vidgen.convert import as_video_batch, check_count, check_input, resize_video, seed_labels, uint8_to_float
 from vidgen.errors import VidgenError
 from vidgen.family import family_of
 from vidgen.io.checkpoint import FORMAT_VERSION, load_export, save_export
@@ -74,6 +75,23 @@ class LoadedModel:
         the training data is by default); RGB becomes gray by BT.601 luma, gray is repeated to RGB.
         """
         return resize_video(as_video_batch(video), resolution=self.resolution, channels=self.channels)
+
+    def uint8_clip(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 frames ``[T, H, W, C]`` of any size -> float ``[1, T, channels, H, W]`` in ``[-1, 1]`` (for
+        the networks that transform a video): gray becomes RGB for an RGB model, alpha is dropped."""
+        if frames.ndim != 4 or frames.dtype != np.uint8:
+            raise VidgenError(f"{self.name} takes uint8 frames [T, H, W, C], got {frames.dtype} {list(frames.shape)}")
+        if frames.shape[-1] != self.channels:
+            if self.channels == 3 and frames.shape[-1] == 1:
+                frames = np.repeat(frames, 3, axis=-1)
+            elif self.channels == 3 and frames.shape[-1] == 4:
+                frames = frames[..., :3]
+            else:
+                raise VidgenError(f"{self.name} was trained on {self.channels}-channel frames; this video has "
+                                  f"{frames.shape[-1]}")
+        if len(frames) == 0:
+            raise VidgenError("the video has no frames")
+        return uint8_to_float(torch.from_numpy(np.ascontiguousarray(frames)))[None]  # [1, T, C, H, W]
 
     def state(self) -> dict[str, torch.Tensor]:
         """The tensors of the export: each exported sub-module's weights under its prefix."""

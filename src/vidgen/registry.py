@@ -116,6 +116,7 @@ def _import_builtins() -> None:
     import vidgen.metrics.cond_acc  # noqa: F401
     import vidgen.metrics.evaluate  # noqa: F401
     import vidgen.metrics.generative  # noqa: F401
+    import vidgen.metrics.sr  # noqa: F401
     import vidgen.metrics.temporal  # noqa: F401
     import vidgen.models  # noqa: F401
     import vidgen.post  # noqa: F401

@@ -144,6 +144,22 @@ def test_post_process_with_a_trained_network(client, server, tmp_path):
         client.predict(handle_file(example), "denoise", "", [str(run)], api_name="/post_process")
 
 
+def test_post_process_upscales_with_a_trained_upscaler(client, server, tmp_path):
+    from gradio_client import handle_file
+
+    from vidgen import config as cfgmod
+    from vidgen.train import loop
+    from vidgen.train.config import ExperimentConfig
+
+    run = tmp_path / "basicvsr"
+    recipe = Path(__file__).resolve().parents[2] / "configs" / "debug" / "basicvsr_tiny.yaml"
+    loop.train(cfgmod.load(ExperimentConfig, recipe, [f"run_dir={run}"]), echo=lambda line: None)
+    example = server[1].example_clip()
+    _, still, info = client.predict(handle_file(example), "upscale", "", [str(run)], api_name="/post_process")
+    assert f"upscale [network {run}]: 20 -> 20 frames" in info
+    assert server[1].load(str(run)).upscale(read_video(example)[:2]).shape[1:3] == (256, 256)  # 64 -> 256
+
+
 def test_generate_with_a_diffusion_model_takes_its_steps_and_guidance(client, server, tmp_path):
     from vidgen.errors import VidgenError
 

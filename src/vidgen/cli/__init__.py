@@ -23,11 +23,13 @@ from vidgen.cli import predict as predict_cmd
 from vidgen.cli import reconstruct as reconstruct_cmd
 from vidgen.cli import sample as sample_cmd
 from vidgen.cli import train as train_cmd
+from vidgen.cli import upscale as upscale_cmd
 from vidgen.cli import ui as ui_cmd
 from vidgen.errors import VidgenError
 
 COMMANDS = (train_cmd, sample_cmd, predict_cmd, reconstruct_cmd, interpolate_cmd, eval_cmd, evaluator_cmd, data_cmd,
-            models_cmd, list_cmd, ui_cmd, demo_cmd, post_cmd, pipeline_cmd)
+            models_cmd, list_cmd, ui_cmd, demo_cmd, post_cmd, pipeline_cmd,
+            upscale_cmd)
 
 
 class _Declared(Exception):

@@ -73,7 +73,7 @@ def add_parser(sub) -> None:
                    help="detector precision: fp32 (exact, default) or bf16 (fast, for monitoring)")
     p.add_argument("--no-cache", action="store_true", help="recompute the real-data statistics (no disk cache)")
     p.add_argument("--num", type=int, default=1000, action=Given,
-                   help="predictor metrics: clips to score (default 1000, or the whole test set); the others "
+                   help="predictor and upscaler metrics: clips to score (default 1000, or the whole test set); the others "
                         "count their clips in their name (fvd256_16f: 256)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per batch (default 16)")
     p.add_argument("--context", type=int, default=None,
@@ -101,10 +101,11 @@ def record_path(checkpoint: str, metric: str) -> Path:
 
 def _check_context(args: argparse.Namespace, metric: Entry) -> None:
     """Refuse the options of a predictor metric (--num, --context, --future) for one that would ignore them."""
-    if "predict" in metric.meta.get("needs", ()):
+    needs = metric.meta.get("needs", ())
+    if "predict" in needs:
         return
     scored = ", ".join(e.form for e in METRICS if "predict" in e.meta.get("needs", ()))
-    for name in ("num", "context", "future"):
+    for name in (("context", "future") if "upscale" in needs else ("num", "context", "future")):
         used = given(args, name) if name == "num" else getattr(args, name) is not None  # --num has a default
         if used:
             why = f"{metric.name} does not score a predictor"
@@ -132,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         return run_predictor_metric(args, metric)
     if "generate" in needs:
         return run_generative(args, metric)
+    if "upscale" in needs:
+        return run_upscaler_metric(args, metric)
     raise VidgenError(f"{metric.name} scores {describe_needs(needs)}, not a run",
                       hint=f"vidgen eval --real A --fake B --metric {metric.name}")
 
@@ -152,6 +155,28 @@ def run_predictor_metric(args: argparse.Namespace, metric: Entry) -> int:
           f"{record['context']} context -> {record['future']} predicted frames")
     for label, key, fmt in metric.meta.get("table", ()):
         print(f"  {label:<14} {fmt.format(results[key]) if key in results else '-'}")
+    print(f"record appended to {append_record(out, record)}")
+    return 0
+
+
+def run_upscaler_metric(args: argparse.Namespace, metric: Entry) -> int:
+    """A super-resolution metric (``vsr_psnr_y``, ...) of an upscaler on the run's own (or overridden) test set."""
+    from vidgen.cli.loading import load_for
+    from vidgen.metrics.records import append_record
+    from vidgen.metrics.runs import score_model
+
+    model = load_for(args.checkpoint, "upscale", device=args.device, command=f"--metric {metric.name}",
+                     needs="an upscaler")
+    record = score_model(model, metric.name, checkpoint=args.checkpoint, overrides=list(args.overrides),
+                         num=args.num, seed=args.seed)
+    results, data = record["results"], record["data"]
+    out = Path(args.out) if args.out else record_path(args.checkpoint, metric.name)
+    print(f"{metric.name}: {record['model']} x{results['scale']} {results['degradation']} (step {record['step']}) "
+          f"on {results['clips']} clips of {data['name']}, border crop {results['crop']}")
+    print(f"  {'':<10} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'tOF':>7}")
+    for label, row in (("bicubic", results["bicubic"]), (record["model"], results)):
+        print(f"  {label:<10} {row['psnr_y']:8.2f} {row['ssim_y']:8.4f} {row['psnr_rgb']:9.2f} {row['ssim_rgb']:9.4f} "
+              f"{row.get('tof', float('nan')):7.3f}")
     print(f"record appended to {append_record(out, record)}")
     return 0
 

@@ -34,6 +34,10 @@ def suggest(checkpoint: str, capabilities: frozenset[str]) -> str:
         return f"continue clips with: vidgen predict {checkpoint} --input clip.mp4 --out pred.mp4"
     if "reconstruct" in capabilities:
         return f"vidgen reconstruct {checkpoint} --input clip.mp4 --out recon.mp4"
+    if "upscale" in capabilities:
+        return f"upscale a video with: vidgen upscale {checkpoint} --input clip.mp4 --out big.mp4"
+    if "restore" in capabilities:
+        return f"use it as a post-processing op: vidgen post clip.mp4 --ops OP --out out.mp4 OP.model={checkpoint}"
     return f"see what it is with: python -c \"import vidgen; print(vidgen.load('{checkpoint}'))\""
 
 

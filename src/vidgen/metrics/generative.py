@@ -75,14 +75,14 @@ NEEDS = {
     "video": "one video (--fake; its reference, where it takes one, --real)",
     "reference": "the reference video (--real)",
 }
-_SOURCES = ("generate", "predict", "clips", "video")
+_SOURCES = ("generate", "predict", "clips", "video", "upscale")
 
 
 def describe_needs(needs: Any) -> str:
     """``("generate", "clips", "detector")`` -> ``"a generator or two sets of clips; a detector"`` (for help)."""
     short = {"generate": "a generator", "predict": "a predictor", "clips": "two sets of clips",
              "detector": "a detector", "evaluator": "an evaluator", "test set": "a test set",
-             "video": "a video", "reference": "its reference video"}
+             "video": "a video", "reference": "its reference video", "upscale": "an upscaler"}
     sources = [short.get(n, n) for n in needs if n in _SOURCES]
     if "class" in needs:  # classes asked for: of the model that generates
         sources = ["a class-conditional generator" if n == "a generator" else n for n in sources]

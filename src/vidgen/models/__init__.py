@@ -11,6 +11,7 @@ from vidgen.models import gan  # noqa: F401
 from vidgen.models import predictor  # noqa: F401
 from vidgen.models import restore  # noqa: F401
 from vidgen.models import vae  # noqa: F401
+from vidgen.models import vsr  # noqa: F401
 from vidgen.registry import MODELS
 
 

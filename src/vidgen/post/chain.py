@@ -1,7 +1,8 @@
 """A chain of post-processing operators: ``"denoise,deflicker,sharpen,interpolate:x2"``.
 
 Each name is a registered operator (``vidgen.registry.POST_OPS``); ``name:VALUE`` sets the
-operator's shorthand option (``interpolate:x2``, ``upscale:x4``: the factor), and
+operator's shorthand option (``interpolate:x2``, ``upscale:x4``: the factor; ``upscale:RUN``: a
+trained upscaler), and
 ``name.key=value`` options (the CLI's extra arguments) set any other, strictly: an unknown
 operator or option is an error that names the valid ones.
 
@@ -60,7 +61,10 @@ def parse_chain(text: str, options: list[str] | tuple[str, ...] = ()) -> list[St
             key = entry.meta.get("shorthand")
             if key is None:
                 raise ConfigError(f"{name} takes no ':' value", hint=f"set its options as {name}.key=value")
-            values[key] = int(short.lstrip("x")) if short.lstrip("x").isdigit() else short
+            if short.lstrip("x").isdigit():
+                values[key] = int(short.lstrip("x"))
+            else:  # upscale:RUN: a name, not a number, sets the op's text shorthand (its model)
+                values[entry.meta.get("shorthand_text") or key] = short
         steps.append(Step(name, cfgmod.from_dict(entry.config, values, name), entry.obj, entry.meta))
     unused = sorted(set(per_op) - {s.name for s in steps})
     if unused:

@@ -7,7 +7,8 @@ more for ``interpolate``), and is registered in ``vidgen.registry.POST_OPS`` wit
 
 ``denoise``, ``deflicker`` and ``interpolate`` also run a trained restoration network
 (``vidgen.models.restore``) in place of the classical method: ``model=`` names its run
-folder, export or shipped name (``denoise.model=runs/fastdvdnet_photo_pans``).
+folder, export or shipped name (``denoise.model=runs/fastdvdnet_photo_pans``); ``upscale`` a
+trained upscaler (``vidgen.models.vsr``: ``upscale:runs/basicvsr_photo_pans``).
 
 Each registration says how far in time an op reads (``radius(cfg)``, frames on each side of
 an output frame) and how many frames it makes per frame (``factor``), so
@@ -235,17 +236,38 @@ def interpolate(frames: np.ndarray, cfg: InterpolateConfig) -> np.ndarray:
 
 @dataclass
 class UpscaleConfig:
-    factor: int = 2  # output size over input size
+    factor: int = 2  # output size over input size (a trained upscaler's own scale when model is set)
     method: Literal["lanczos", "bicubic"] = "lanczos"
+    model: str | None = None  # a trained upscaler (run folder, export or shipped name) instead: upscale:RUN
 
     def __post_init__(self) -> None:
         if self.factor < 1:
             raise ConfigError(f"upscale.factor must be >= 1, got {self.factor}")
 
 
-@POST_OPS.register("upscale", config=UpscaleConfig, temporal=False, shorthand="factor")
+def upscaler(ref: str) -> LoadedModel:
+    """The trained upscaler ``ref`` (a run folder, an export or a shipped name)."""
+    from pathlib import Path
+
+    files = [p for p in (Path(ref), Path(ref) / "model.safetensors") if p.is_file()]
+    model = _restorer(str(ref), max((p.stat().st_mtime_ns for p in files), default=0))
+    if "upscale" not in model.capabilities:
+        raise VidgenError(f"upscale.model={ref} is {model.name}, a {model.family.name} model, not an upscaler",
+                          hint="train one with a vsr recipe, e.g. vidgen train configs/basicvsr_photo_pans.yaml")
+    return model
+
+
+def _upscale_radius(cfg: UpscaleConfig) -> int:
+    return upscaler(cfg.model).radius if cfg.model else 0
+
+
+@POST_OPS.register("upscale", config=UpscaleConfig, temporal=False, shorthand="factor", shorthand_text="model",
+                   radius=_upscale_radius)
 def upscale(frames: np.ndarray, cfg: UpscaleConfig) -> np.ndarray:
-    """Classical upscaling, frame by frame (OpenCV's Lanczos-4 or bicubic); the learned upscaler plugs in here."""
+    """Classical upscaling, frame by frame (OpenCV's Lanczos-4 or bicubic); with ``model``, a trained
+    upscaler (``vidgen.models.vsr``) that uses the neighbouring frames, at its own scale."""
+    if cfg.model:
+        return upscaler(cfg.model).upscale(frames)
     if cfg.factor == 1:
         return frames
     flag = cv2.INTER_LANCZOS4 if cfg.method == "lanczos" else cv2.INTER_CUBIC

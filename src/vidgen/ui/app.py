@@ -175,10 +175,11 @@ def build_app(service: Service) -> Any:
                     x_example = gr.Button("use an example clip (Moving MNIST)", size="sm")
                     x_ops = gr.Textbox("denoise,sharpen", label="ops", elem_id="post-ops")
                     x_options = gr.Textbox("", label="options (e.g. sharpen.amount=1.0 denoise.strength=12)")
-                    x_nets = gr.Dropdown(service.model_choices("restore"), value=[], multiselect=True,
+                    x_nets = gr.Dropdown(service.model_choices("restore") + service.model_choices("upscale"),
+                                         value=[], multiselect=True,
                                          allow_custom_value=True,  # a run folder typed in
                                          label="trained networks (optional): each runs its op in place of the "
-                                               "classical one", elem_id="post-networks")
+                                               "classical one (an upscaler runs upscale)", elem_id="post-networks")
                     x_run = gr.Button("Process", variant="primary", elem_id="post-button")
                 x_video, x_still, x_info = _outputs("input | processed", "post")
             x_example.click(_guard(service.example_clip), None, x_clip, api_name=False)

@@ -288,9 +288,9 @@ class Service:
                      progress: ProgressFn = _quiet) -> tuple[str, str, str]:
         """An uploaded clip through a chain of post-processing ops, beside the input: ``(mp4, png, line)``.
 
-        ``networks``: trained restoration networks (shipped names or run folders); each runs its op
-        (``denoise``, ``deflicker`` or ``interpolate``, which the chain must hold) in place of the
-        classical method."""
+        ``networks``: trained restoration networks or upscalers (shipped names or run folders); each
+        runs its op (``denoise``, ``deflicker``, ``interpolate`` or ``upscale``, which the chain must
+        hold) in place of the classical method."""
         import cv2
 
         from vidgen.io import frame_strips, side_by_side

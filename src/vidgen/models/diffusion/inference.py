@@ -48,9 +48,13 @@ class VideoDiffusion(LoadedModel):
         return m * cond.float().cpu() + (1 - m) * out  # the given frames exactly, not to the last bit of the ODE
 
     def sample(self, n: int, *, seed: int = 0, label: Any = None, sampling_steps: int = 18, sampler: str = "heun",
-               guidance: float = 1.0, batch_size: int = 16) -> torch.Tensor:
+               guidance: float = 1.0, batch_size: int = 16, frames: int | None = None) -> torch.Tensor:
         """``n`` clips as float ``[n, T, C, H, W]`` in ``[-1, 1]`` (CPU); clip ``i`` depends on seed
-        ``seed + i`` alone (and its label: by default class ``(seed + i) mod classes``)."""
+        ``seed + i`` alone (and its label: by default class ``(seed + i) mod classes``). ``frames``:
+        the model's own length (``None``); longer clips come from :meth:`predict`."""
+        if frames is not None and int(frames) != self.frames:
+            raise VidgenError(f"this diffusion model samples clips of {self.frames} frames, not {frames}",
+                              hint="continue a sample with vidgen predict for a longer clip")
         check_count("n", n)
         check_count("batch_size", batch_size)
         guidance = self._check(sampling_steps, sampler, guidance)

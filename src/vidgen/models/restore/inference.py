@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 import torch
 
-from vidgen.convert import to_uint8, uint8_to_float
+from vidgen.convert import to_uint8
 from vidgen.errors import VidgenError
 from vidgen.inference import LoadedModel
 
@@ -40,17 +40,10 @@ class VideoRestorer(LoadedModel):
         return {k: v for k, v in options.items() if v is not None}
 
     def _frames(self, frames: np.ndarray) -> torch.Tensor:
-        if frames.ndim != 4 or frames.dtype != np.uint8:
-            raise VidgenError(f"{self.name} takes uint8 frames [T, H, W, C], got {frames.dtype} {list(frames.shape)}")
-        if frames.shape[-1] != self.channels:
-            if self.channels == 3 and frames.shape[-1] == 1:
-                frames = np.repeat(frames, 3, axis=-1)
-            else:
-                raise VidgenError(f"{self.name} was trained on {self.channels}-channel frames; this video has "
-                                  f"{frames.shape[-1]}")
-        if len(frames) < 2 and self.task == "interpolate":
+        video = self.uint8_clip(frames)  # [1, T, C, H, W]
+        if video.shape[1] < 2 and self.task == "interpolate":
             raise VidgenError("interpolation works between frames: the clip needs at least 2")
-        return uint8_to_float(torch.from_numpy(np.ascontiguousarray(frames)))[None]  # [1, T, C, H, W]
+        return video
 
     def restore(self, frames: Any, **options: Any) -> np.ndarray:
         """Restore one clip: uint8 ``[T, H, W, C]`` (any size) -> uint8 frames (``T``; for an interpolator
