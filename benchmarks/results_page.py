@@ -63,6 +63,11 @@ TASKS = (
       "deflickered (`deflicker.model=RUN` for a learned one); the warping error with the exact flow and the "
       "PSNR to the clean clip.")),
     ("sharpen", "Sharpen", "What `sharpen` (amount 0.6) does to the warping error of clean held-out clips."),
+    ("super_resolution", "Video super-resolution",
+     ("Held-out `photo_pans` clips (source images no network was trained on) made low-resolution by BI x4 "
+      "(MATLAB bicubic with antialiasing), upscaled, and scored by the published protocol (`vidgen.metrics.sr`: "
+      "Y channel BT.601 and RGB, per clip then over clips, border crop 0) with TecoGAN's tOF; the bicubic row "
+      "upscales with MATLAB's bicubic. `vidgen upscale RUN --input VIDEO --out OUT`, `--ops upscale:RUN`.")),
     ("post_speed", "Post-processing speed",
      "Input frames per second of each post-processing op (`benchmarks/post_speed.py`), classical and learned."),
     ("speed", "Speed", "How fast a recipe trains: in its measured runs, and in step benchmarks."),
@@ -108,13 +113,24 @@ METRICS = (
      "flicker clips after the op"), "lower"),
     (r"psnr_(gain|light)", "PSNR in dB to the clean clip of the `{0}` flicker clips after the op", "higher"),
     (r"ewarp1e3", "warping error E_warp x 1000 with the exact flow (`docs/metrics.md`)", "lower"),
-    (r"fps_(\w+)", "input frames per second at {0} (`benchmarks/post_speed.py`)", "higher"),
+    (r"(psnr|ssim)_(y|rgb)_x4bi", ("{0} on {1} of the x4 BI upscales of held-out clips (`vidgen.metrics.sr`, "
+     "BasicSR's protocol)"), "higher"),
+    (r"tof_x4bi", "tOF (TecoGAN, Farneback flow) of the x4 BI upscales against the ground truth", "lower"),
+    (r"psnr_y_drift(\d+)", ("slope, in dB per 100 frames, of the Y-PSNR gain over bicubic along held-out clips "
+     "of {0} frames (0: no drift; `benchmarks/vsr_quality.py --drift`)"), None),
+    (r"fps_(\w+)", "input frames per second at {0} (`benchmarks/post_speed.py`, `benchmarks/vsr_speed.py`)",
+     "higher"),
+    (r"peak_rss_mib_(\w+)", "peak resident memory in MiB of `vidgen upscale` on a {0} video (`benchmarks/vsr_speed.py`)",
+     "lower"),
+    (r"peak_fraction_bf16", ("FLOP/s of the recipe's training step over the machine's measured bf16 matmul peak "
+     "(`benchmarks/train_throughput.py --config RECIPE`)"), "higher"),
 )
 ARROW = {"lower": " ↓", "higher": " ↑", None: ""}
 # where the model of a recipe file puts it when it has no row yet
 PREDICTORS = {"copy_last", "convlstm", "predrnn", "simvp", "svg"}
 CLIP_VAES = {"vae3d"}
-RESTORERS = {"fastdvdnet": "denoise", "ifnet": "interpolation", "deflickernet": "deflicker"}
+RESTORERS = {"fastdvdnet": "denoise", "ifnet": "interpolation", "deflickernet": "deflicker",
+             "basicvsr": "super_resolution"}
 
 REQUIRED = ("task", "seed", "metric", "results", "held_out", "hardware", "budget", "command", "source", "date")
 

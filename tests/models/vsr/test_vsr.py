@@ -224,3 +224,51 @@ def test_cli_upscale_eval_and_post_end_to_end(tmp_path):
     assert done.returncode != 0 and "does not exist" in done.stderr
     done = cli("upscale", "runs/nothing-here", "--input", str(tmp_path / "clip.npy"), "--out", str(tmp_path / "x.mp4"))
     assert done.returncode != 0 and "Traceback" not in done.stderr
+
+
+def _train_recipe(recipe: str, run, *overrides: str) -> list[dict]:
+    import json
+
+    from vidgen import config as cfgmod
+    from vidgen.train import loop
+    from vidgen.train.config import ExperimentConfig
+
+    cfg = cfgmod.load(ExperimentConfig, recipe, [f"run_dir={run}", *overrides])
+    loop.train(cfg, echo=lambda line: None)
+    return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+
+
+def test_the_gan_variant_trains_its_discriminator_on_realistic_inputs(tmp_path):
+    records = _train_recipe("configs/debug/basicvsr_tiny_gan.yaml", tmp_path)
+    assert {"main/adv", "D_main/loss", "main/photometric"} <= set(records[-1])
+    model = vidgen.load(tmp_path)
+    assert model.degradation == "realistic"
+    assert model.state().keys() == {f"model.{k}" for k in model.model.state_dict()}  # no discriminator exported
+
+
+def test_the_folder_recipe_trains_on_a_folder_of_videos(tmp_path):
+    from vidgen.io import write_video
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    data = build_dataset(PhotoPansConfig(frames=8, resolution=24, num_clips=3, seed=2))
+    from vidgen.convert import to_uint8
+
+    for i in range(3):
+        write_video(clips / f"clip{i}.mp4", to_uint8(data[i]["video"]))
+    records = _train_recipe("configs/debug/basicvsr_tiny_folder.yaml", tmp_path / "run", f"data.path={clips}")
+    assert records and vidgen.load(tmp_path / "run").scale == 4
+    with pytest.raises(ConfigError, match="not a multiple of model.scale"):
+        _train_recipe("configs/debug/basicvsr_tiny_folder.yaml", tmp_path / "bad", f"data.path={clips}",
+                      "data.resolution=18")
+
+
+def test_generated_clips_come_out_upscaled_with_sample_post(tmp_path):
+    run = tmp_path / "vsr"
+    _train_recipe("configs/debug/basicvsr_tiny.yaml", run)
+    done = subprocess.run([sys.executable, "-m", "vidgen", "sample", "shapes-cond64", "--num", "2", "--post",
+                           f"upscale:{run}", "--out", str(tmp_path / "big.npy")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    clips = np.load(tmp_path / "big.npy")
+    assert clips.shape[-3:-1] == (256, 256)  # the shipped 64x64 generator's samples, x4

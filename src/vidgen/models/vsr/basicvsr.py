@@ -123,10 +123,8 @@ class BasicVSR(nn.Module):
         back, fwd = both.chunk(2)
         return back.view(b, t - 1, *back.shape[1:]), fwd.view(b, t - 1, *fwd.shape[1:])
 
-    def forward(self, lr: Tensor, flows: tuple[Tensor, Tensor] | None = None, batch: int | None = None,
-                return_flows: bool = False) -> Tensor | tuple[Tensor, tuple[Tensor, Tensor] | None]:
-        """``batch``: frames upsampled at once (all by default; fewer bound the memory of large frames);
-        ``return_flows``: also the flows it aligned with (None where it does not align)."""
+    def propagate(self, lr: Tensor, flows: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """The two branches over the clip ``lr [B, T, C, h, w]``: each frame's fused feature ``[B, T, W, h, w]``."""
         b, t, c, h, w = lr.shape
         propagate = self.config.propagation == "bidirectional"
         if self.aligned and t > 1 and flows is None:
@@ -150,10 +148,24 @@ class BasicVSR(nn.Module):
                 feature = backward_warp(feature, flows[1][:, i - 1])
             feature = self.forward_branch(lr[:, i], feature)
             fused.append(F.leaky_relu(self.fuse(torch.cat([backward[i], feature], dim=1)), 0.1))
-        flat, frames = torch.stack(fused, 1).flatten(0, 1), lr.flatten(0, 1)  # [B T, W, h, w], [B T, C, h, w]
+            backward[i] = zero  # (released as it is used)
+        return torch.stack(fused, 1)
+
+    def reconstruct(self, fused: Tensor, frames: Tensor) -> Tensor:
+        """Output frames ``[N, C, s h, s w]`` from fused features ``[N, W, h, w]`` and their input frames ``[N, C, h, w]``."""
+        return self.upsample(fused) + F.interpolate(frames, scale_factor=self.scale, mode="bilinear",
+                                                    align_corners=False)
+
+    def forward(self, lr: Tensor, flows: tuple[Tensor, Tensor] | None = None, batch: int | None = None,
+                return_flows: bool = False) -> Tensor | tuple[Tensor, tuple[Tensor, Tensor] | None]:
+        """``batch``: frames upsampled at once (all by default; fewer bound the memory of large frames);
+        ``return_flows``: also the flows it aligned with (None where it does not align)."""
+        b, t, c, h, w = lr.shape
+        if self.aligned and t > 1 and flows is None:
+            flows = self.flows(lr)
+        flat, frames = self.propagate(lr, flows).flatten(0, 1), lr.flatten(0, 1)  # [B T, W, h, w], [B T, C, h, w]
         step = batch or len(flat)
-        out = [self.upsample(f) + F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
-               for f, x in zip(flat.split(step), frames.split(step))]  # [n, C, s h, s w] each
+        out = [self.reconstruct(f, x) for f, x in zip(flat.split(step), frames.split(step))]
         result = torch.cat(out).view(b, t, c, h * self.scale, w * self.scale)
         return (result, flows) if return_flows else result
 

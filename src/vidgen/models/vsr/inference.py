@@ -35,13 +35,16 @@ class VideoUpscaler(LoadedModel):
     def upscale(self, frames: Any) -> np.ndarray:
         """Upscale one clip: uint8 ``[T, H, W, C]`` of any size -> uint8 ``[T, scale H, scale W, C]``."""
         frames = to_uint8(frames) if isinstance(frames, torch.Tensor) else np.asarray(frames)
-        video = self.uint8_clip(frames).to(self.device)
-        h, w = video.shape[-2:]
-        batch = max(1, min(16, 256 * 256 // (h * w * self.scale ** 2) or 1))  # frames upsampled at once (memory)
+        video = self.uint8_clip(frames).to(self.device)  # [1, T, C, H, W]
+        t, _, h, w = video.shape[1:]
+        s = self.scale
+        batch = max(1, min(16, 256 * 256 // (h * w * s * s)))  # frames upsampled at once (memory)
+        out = np.empty((t, h * s, w * s, self.channels), np.uint8)
         with torch.inference_mode():
-            out = self.model.upscale(video, batch=batch)
-        result = to_uint8(out[0].float().cpu())
-        return result if frames.shape[-1] == result.shape[-1] or frames.shape[-1] == 4 else result[..., :1]
+            fused = self.model.propagate(video)[0]  # [T, W, H, W']: the recurrence at low resolution
+            for i in range(0, t, batch):  # then the frames at full size, a few at a time, straight to uint8
+                out[i:i + batch] = to_uint8(self.model.reconstruct(fused[i:i + batch], video[0, i:i + batch]))
+        return out if frames.shape[-1] in (out.shape[-1], 4) else out[..., :1]
 
     def stream(self, frames: Iterable[np.ndarray], *, chunk: int = 32) -> Iterator[np.ndarray]:
         """:meth:`upscale` over a long video, ``chunk`` frames at a time with ``radius`` frames of

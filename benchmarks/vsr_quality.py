@@ -1,0 +1,208 @@
+"""Video super-resolution quality on held-out photo_pans clips, by the published protocol.
+
+    python benchmarks/vsr_quality.py --model recurrent=runs/vsr_s0,runs/vsr_s1,runs/vsr_s2 \
+        --model frame-by-frame=runs/vsr_fbf [--clips 12 --frames 20 --resolution 128] [--drift 100] \
+        [--records benchmarks/records/vsr_quality.jsonl --recipe configs/basicvsr_photo_pans.yaml]
+
+The test clips come from ``photo_pans``' test split (the source images chelsea, gravel and retina,
+which no training saw), ``--clips`` clips of ``--frames`` frames of ``--resolution`` pixels,
+data seed ``--data-seed``. Each is made low-resolution by BI x4 (MATLAB bicubic with
+antialiasing, :func:`vidgen.models.vsr.degrade.bi`), upscaled, and scored on the Y channel
+(BT.601) and on RGB, per clip then over clips, border crop 0 (:mod:`vidgen.metrics.sr`), with
+TecoGAN's tOF. The bicubic row upscales with MATLAB's bicubic (``imresize`` x4), as the papers'.
+
+``--drift N`` also scores ``--drift-clips`` clips of N frames and prints the mean Y-PSNR by frame
+index (every 10th frame) and the slope over the clip of each model's gain over bicubic (dB per
+100 frames): a recurrent upscaler whose features drift would lose quality along the clip.
+
+``--model LABEL=RUN[,RUN...]``: the runs of one row (several seeds: mean and spread). Prints a
+Markdown table; with ``--records`` also appends the results-page records (``--recipe`` names the
+recipe of the rows whose label is ``recurrent``; other labels are written as references).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import vidgen
+from vidgen.convert import to_uint8
+from vidgen.data import build_dataset
+from vidgen.data.photo_pans import PhotoPansConfig, TEST_IMAGES
+from vidgen.metrics.sr import average, clip_scores, frame_scores
+from vidgen.models.vsr.degrade import bi, imresize, quantise
+from vidgen.utils.hw import cpu_name
+
+METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "tof")
+
+
+def test_clips(n: int, frames: int, resolution: int, seed: int) -> list[np.ndarray]:
+    ds = build_dataset(PhotoPansConfig(split="test", frames=frames, resolution=resolution, num_clips=n, seed=seed))
+    return [to_uint8(ds[i]["video"]) for i in range(n)]
+
+
+def low_res(hr: np.ndarray, scale: int = 4) -> np.ndarray:
+    video = torch.from_numpy(hr).permute(0, 3, 1, 2).float()[None] / 127.5 - 1
+    return to_uint8(bi(video, scale)[0])
+
+
+def bicubic(lr: np.ndarray, scale: int = 4) -> np.ndarray:
+    """MATLAB's bicubic upscaling (``imresize(lr, scale)``), rounded to 8 bits."""
+    video = torch.from_numpy(lr).permute(0, 3, 1, 2).float() / 127.5 - 1
+    h, w = video.shape[-2:]
+    return to_uint8(quantise(imresize(video, (h * scale, w * scale))))
+
+
+def score(upscale: Any, clips: list[np.ndarray]) -> dict[str, float]:
+    return average([clip_scores(upscale(low_res(hr)), hr) for hr in clips])
+
+
+def by_frame(upscale: Any, clips: list[np.ndarray]) -> np.ndarray:
+    return np.mean([frame_scores(upscale(low_res(hr)), hr)["psnr_y"] for hr in clips], axis=0)
+
+
+def drift(curve: np.ndarray, curves: dict[str, np.ndarray]) -> float:
+    """The slope (dB per 100 frames) of a model's Y-PSNR gain over bicubic along the clip: the content's own
+    ups and downs cancel, what stays is the model losing (or gaining) quality as it runs."""
+    gain = curve - curves["bicubic"]
+    return float(np.polyfit(np.arange(len(gain)), gain, 1)[0] * 100)
+
+
+def mean_spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{np.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+
+
+def budget_of(run: str) -> dict[str, Any]:
+    """The run's budget from its ``stats.jsonl``: kimg, minutes, mean clips/s."""
+    stats = [json.loads(line) for line in (Path(run) / "stats.jsonl").read_text().splitlines() if line.strip()]
+    out: dict[str, Any] = {"kimg": round(float(stats[-1]["kimg"]), 1),
+                           "minutes": round(float(stats[-1]["seconds"]) / 60, 1)}
+    out["clips_per_s"] = round(float(np.mean([s["clips_per_s"] for s in stats])), 1)
+    return out
+
+
+def yaml_seed(run: str) -> int:
+    import yaml
+
+    return int(yaml.safe_load((Path(run) / "config.yaml").read_text())["seed"])
+
+
+def train_command(recipe: str, run: str) -> str:
+    """The ``vidgen train`` line of a run of ``recipe``: its seed, the ablation switches it changed, its minutes."""
+    import yaml
+
+    cfg = yaml.safe_load((Path(run) / "config.yaml").read_text())
+    model = cfg["model"]
+    parts = [f"vidgen train {recipe} seed={cfg['seed']}"]
+    parts += [f"model.{k}={model[k]}" for k, default in (("propagation", "bidirectional"), ("alignment", "flow"))
+              if model.get(k, default) != default]
+    if cfg["train"].get("minutes") not in (None, 30):
+        parts.append(f"train.minutes={cfg['train']['minutes']:g}")
+    return " ".join(parts + ["train.threads=1"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", action="append", default=[], metavar="LABEL=RUN[,RUN...]")
+    p.add_argument("--clips", type=int, default=12)
+    p.add_argument("--frames", type=int, default=20)
+    p.add_argument("--resolution", type=int, default=128)
+    p.add_argument("--data-seed", type=int, default=1)
+    p.add_argument("--drift", type=int, default=0, help="also the PSNR-by-frame curve over clips of this many frames")
+    p.add_argument("--drift-clips", type=int, default=4)
+    p.add_argument("--records", default=None)
+    p.add_argument("--recipe", default="configs/basicvsr_photo_pans.yaml")
+    p.add_argument("--hardware", default=None)
+    args = p.parse_args(argv)
+
+    clips = test_clips(args.clips, args.frames, args.resolution, args.data_seed)
+    held_out = (f"photo_pans test split ({', '.join(TEST_IMAGES)}), {args.clips} clips of {args.frames} frames of "
+                f"{args.resolution}x{args.resolution} (data seed {args.data_seed}), BI x4, crop 0")
+    rows: list[tuple[str, list[str], list[dict[str, float]]]] = [("bicubic", [], [score(bicubic, clips)])]
+    models = []
+    for spec in args.model:
+        label, _, runs = spec.partition("=")
+        loaded = [(run, vidgen.load(run)) for run in runs.split(",")]
+        models.append((label, loaded))
+        rows.append((label, [r for r, _ in loaded], [score(m.upscale, clips) for _, m in loaded]))
+        print(f"scored {label}", file=sys.stderr)
+
+    print(f"\nHeld out: {held_out}\n")
+    print("| model | runs | " + " | ".join(METRICS) + " |")
+    print("|---|---:|" + "---:|" * len(METRICS))
+    for label, runs, scores in rows:
+        print(f"| {label} | {max(1, len(runs))} | " + " | ".join(mean_spread([s[m] for s in scores]) for m in METRICS)
+              + " |")
+
+    curves: dict[str, np.ndarray] = {}
+    if args.drift:
+        long_clips = test_clips(args.drift_clips, args.drift, args.resolution, args.data_seed + 100)
+        curves["bicubic"] = by_frame(bicubic, long_clips)
+        for label, loaded in models:
+            curves[label] = by_frame(loaded[0][1].upscale, long_clips)
+        print(f"\nY-PSNR by frame index, {args.drift_clips} held-out clips of {args.drift} frames (first run of each "
+              "row):\n")
+        idx = list(range(0, args.drift, 10)) + [args.drift - 1]
+        print("| model | " + " | ".join(f"f{i}" for i in idx) + " | gain over bicubic: slope dB/100 frames |")
+        print("|---|" + "---:|" * (len(idx) + 1))
+        for label, curve in curves.items():
+            print(f"| {label} | " + " | ".join(f"{curve[i]:.2f}" for i in idx) + f" | {drift(curve, curves):+.3f} |")
+
+    if args.records:
+        hardware = args.hardware or f"{cpu_name()} (trained on 1 thread, bf16)"
+        date = datetime.date.today().isoformat()
+        command = (f"python benchmarks/vsr_quality.py --clips {args.clips} --frames {args.frames} "
+                   f"--resolution {args.resolution} --data-seed {args.data_seed}")
+        out = []
+        for label, runs, scores in rows:
+            for i, s in enumerate(scores):
+                run = runs[i] if runs else None
+                base: dict[str, Any] = {"task": "super_resolution", "held_out": held_out, "hardware": hardware,
+                                        "date": date, "source": "benchmarks/vsr_quality.py"}
+                if label == "recurrent" and run:
+                    seed = int(yaml_seed(run))
+                    base.update(recipe=args.recipe, seed=seed, budget=budget_of(run),
+                                command=[train_command(args.recipe, run), f"{command} --model recurrent=RUN"])
+                else:
+                    base.update(reference=label, seed=None, budget=budget_of(run) if run else {},
+                                command=([train_command(args.recipe, run)] if run else [])
+                                + [f"{command}" + (f" --model '{label}=RUN'" if run else "")])
+                for m in METRICS:
+                    out.append({**base, "metric": f"{m}_x4bi", "results": {"metric": f"{m}_x4bi",
+                                                                           "value": round(s[m], 4),
+                                                                           "clips": args.clips}})
+        for label, curve in curves.items():
+            if label == "bicubic":
+                continue
+            slope = drift(curve, curves)
+            base = {"task": "super_resolution", "held_out": held_out.replace(f"{args.clips} clips of {args.frames}",
+                                                                             f"{args.drift_clips} clips of {args.drift}"),
+                    "hardware": args.hardware or f"{cpu_name()} (trained on 1 thread, bf16)", "date": date,
+                    "source": "benchmarks/vsr_quality.py --drift", "budget": {}, "seed": None,
+                    "command": [f"python benchmarks/vsr_quality.py --drift {args.drift} --drift-clips {args.drift_clips}"
+                                + (f" --model {label}=RUN" if label != "bicubic" else "")]}
+            if label == "recurrent":
+                base.update(recipe=args.recipe, seed=0)
+            else:
+                base["reference"] = label
+            out.append({**base, "metric": f"psnr_y_drift{args.drift}",
+                        "results": {"metric": f"psnr_y_drift{args.drift}", "value": round(slope, 4),
+                                    "clips": args.drift_clips}})
+        with open(args.records, "a") as f:
+            for record in out:
+                f.write(json.dumps(record) + "\n")
+        print(f"\nappended {len(out)} records to {args.records}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
