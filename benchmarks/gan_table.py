@@ -18,12 +18,12 @@ import statistics
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 import vidgen
-from vidgen.metrics.runs import build_test_set
 from vidgen.metrics.generative import evaluate_generator
 from vidgen.metrics.records import append_record
+from vidgen.metrics.runs import build_test_set
+from vidgen.utils.flops import flop_counter
 
 
 def row(run: Path, metric: str, detector: str, cond_metric: str) -> dict:
@@ -37,7 +37,7 @@ def row(run: Path, metric: str, detector: str, cond_metric: str) -> dict:
         append_record(run / f"metric-{name}.jsonl", {"metric": name, "step": gen.meta.get("step"),
                                                      "kimg": gen.meta.get("kimg"), "data": data, "results": result})
         scores[name] = result["value"]
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+    with flop_counter() as counter, torch.inference_mode():
         gen.sample(1)
     return {
         "run": run.name,

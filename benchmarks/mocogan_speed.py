@@ -37,7 +37,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+
+from vidgen.utils.flops import flop_counter
 
 SIZE = ["model.name=mocogan", "data.name=shapes", "data.frames=16", "data.resolution=64", "data.num_clips=64",
         "train.batch_size=3", "model.image_batch=4"]
@@ -127,7 +128,7 @@ def time_reference(steps: int, warmup: int) -> dict:
         step()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
-    with FlopCounterMode(display=False) as counter:
+    with flop_counter() as counter:
         step()
     s = statistics.median(times)
     params = sum(p.numel() for net in step.nets for p in net.parameters())

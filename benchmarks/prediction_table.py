@@ -17,9 +17,9 @@ import statistics
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 import vidgen
+from vidgen.utils.flops import flop_counter
 
 
 def row(run: Path) -> dict:
@@ -30,7 +30,7 @@ def row(run: Path) -> dict:
     ticks = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
     clips_s = statistics.mean(t["clips_per_s"] for t in ticks) if ticks and predictor.model.trainable else None
     context = torch.zeros(1, predictor.context, predictor.channels, predictor.resolution, predictor.resolution)
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+    with flop_counter() as counter, torch.inference_mode():
         predictor.model.eval()(context, future=predictor.future)
     return {
         "model": predictor.meta["model"]["name"],

@@ -7,7 +7,7 @@ Each model is built by the training engine exactly as ``vidgen train`` builds it
 or the recipe, plus the overrides), then one training step (every phase, forward and
 backward, optimizer and EMA) is timed: warm-up steps, then the median of ``--steps``.
 FLOPs of a step are counted by ``torch.utils.flop_counter`` (matmuls and convolutions,
-forward and backward); the peak is a large fp32 and bf16 matmul measured in the same run.
+forward and backward; ``vidgen.utils.flops`` fixes its count of grouped convolutions' backward); the peak is a large fp32 and bf16 matmul measured in the same run.
 Data loading is timed separately (one batch, from the engine's own loader). Prints a
 Markdown table; asserts nothing about speed.
 """
@@ -22,7 +22,6 @@ import tempfile
 import time
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from vidgen import config as cfgmod
 from vidgen.errors import VidgenError
@@ -30,6 +29,7 @@ from vidgen.registry import MODELS
 from vidgen.train.config import ExperimentConfig
 from vidgen.train.loop import Trainer
 from vidgen.train.monitor import peak_memory_mib
+from vidgen.utils.flops import flop_counter
 from vidgen.utils.hw import cpu_name
 
 # the data each family trains on by default, the standard setting of its literature (the
@@ -81,7 +81,7 @@ def bench_model(name: str, overrides: list[str], recipe: str | None, steps: int,
             _sync(device)
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
-        with FlopCounterMode(display=False) as counter:
+        with flop_counter() as counter:
             trainer.run_step(micro)
         step_s = statistics.median(times)
         return {

@@ -35,7 +35,7 @@ import torch
 import vidgen
 from vidgen.convert import to_uint8
 from vidgen.data import build_dataset
-from vidgen.data.photo_pans import PhotoPansConfig, TEST_IMAGES
+from vidgen.data.photo_pans import TEST_IMAGES, PhotoPansConfig
 from vidgen.metrics.sr import average, clip_scores, frame_scores
 from vidgen.models.vsr.degrade import bi, imresize, quantise
 from vidgen.utils.hw import cpu_name

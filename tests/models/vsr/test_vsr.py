@@ -16,7 +16,15 @@ from vidgen.data.photo_pans import PhotoPansConfig
 from vidgen.errors import ConfigError, VidgenError
 from vidgen.metrics.sr import frame_scores, psnr, rgb_to_y, ssim
 from vidgen.models.vsr.basicvsr import BasicVSR, BasicVSRConfig
-from vidgen.models.vsr.degrade import bd, bi, contributions, gaussian_kernel, imresize, realistic, resize_matrix
+from vidgen.models.vsr.degrade import (
+    bd,
+    bi,
+    contributions,
+    gaussian_kernel,
+    imresize,
+    realistic,
+    resize_matrix,
+)
 
 # MATLAB's imresize(..., 'bicubic') weights when shrinking with antialiasing (Keys' cubic, a = -0.5,
 # stretched by 1 / scale): the 8 taps of x2 and the 16 of x4 of an output pixel away from the border
@@ -153,9 +161,9 @@ def test_propagation_over_the_neighbouring_frames_beats_frame_by_frame():
 
 
 def test_streaming_equals_the_whole_clip(tmp_path):
+    from vidgen import config as cfgmod
     from vidgen.train import loop
     from vidgen.train.config import ExperimentConfig
-    from vidgen import config as cfgmod
 
     cfg = cfgmod.load(ExperimentConfig, "configs/debug/basicvsr_tiny.yaml", [f"run_dir={tmp_path}"])
     loop.train(cfg, echo=lambda line: None)
@@ -182,9 +190,9 @@ def test_streaming_equals_the_whole_clip(tmp_path):
 
 
 def test_cli_upscale_eval_and_post_end_to_end(tmp_path):
+    from vidgen import config as cfgmod
     from vidgen.train import loop
     from vidgen.train.config import ExperimentConfig
-    from vidgen import config as cfgmod
 
     run = tmp_path / "run"
     cfg = cfgmod.load(ExperimentConfig, "configs/debug/basicvsr_tiny.yaml", [f"run_dir={run}"])

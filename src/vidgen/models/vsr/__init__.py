@@ -11,9 +11,8 @@ Loaded, an upscaler serves ``vidgen upscale RUN --input VIDEO --out OUT``, the p
 op ``upscale:RUN`` and ``vidgen eval RUN --metric vsr_psnr_y``.
 """
 
-from vidgen.models.vsr import basicvsr  # noqa: F401
-
 from vidgen.family import FamilySpec  # noqa: E402
+from vidgen.models.vsr import basicvsr  # noqa: F401
 from vidgen.models.vsr.training import VSRObjective  # noqa: E402
 from vidgen.registry import FAMILIES  # noqa: E402
 
