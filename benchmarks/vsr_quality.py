@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, list[str], list[dict[str, float]]]] = [("bicubic", [], [score(bicubic, clips)])]
     models = []
     for spec in args.model:
-        label, _, runs = spec.partition("=")
+        label, _, runs = spec.rpartition("=")  # (a label may hold "=")
         loaded = [(run, vidgen.load(run)) for run in runs.split(",")]
         models.append((label, loaded))
         rows.append((label, [r for r, _ in loaded], [score(m.upscale, clips) for _, m in loaded]))
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                     "hardware": args.hardware or f"{cpu_name()} (trained on 1 thread, bf16)", "date": date,
                     "source": "benchmarks/vsr_quality.py --drift", "budget": {}, "seed": None,
                     "command": [f"python benchmarks/vsr_quality.py --drift {args.drift} --drift-clips {args.drift_clips}"
-                                + (f" --model {label}=RUN" if label != "bicubic" else "")]}
+                                + (f" --model '{label}=RUN'" if label != "bicubic" else "")]}
             if label == "recurrent":
                 base.update(recipe=args.recipe, seed=0)
             else:
