@@ -184,14 +184,18 @@ def main(argv: list[str] | None = None) -> int:
             if label == "bicubic":
                 continue
             slope = drift(curve, curves)
-            base = {"task": "super_resolution", "held_out": held_out.replace(f"{args.clips} clips of {args.frames}",
-                                                                             f"{args.drift_clips} clips of {args.drift}"),
+            base = {"task": "super_resolution",
+                    "held_out": held_out.replace(f"{args.clips} clips of {args.frames}",
+                                                 f"{args.drift_clips} clips of {args.drift}")
+                    .replace(f"data seed {args.data_seed}", f"data seed {args.data_seed + 100}"),
                     "hardware": args.hardware or f"{cpu_name()} (trained on 1 thread, bf16)", "date": date,
                     "source": "benchmarks/vsr_quality.py --drift", "budget": {}, "seed": None,
                     "command": [f"python benchmarks/vsr_quality.py --drift {args.drift} --drift-clips {args.drift_clips}"
                                 + (f" --model '{label}=RUN'" if label != "bicubic" else "")]}
             if label == "recurrent":
-                base.update(recipe=args.recipe, seed=0)
+                run = models[[m[0] for m in models].index(label)][1][0][0]
+                base.update(recipe=args.recipe, seed=yaml_seed(run))
+                base["command"] = [train_command(args.recipe, run), *base["command"]]
             else:
                 base["reference"] = label
             out.append({**base, "metric": f"psnr_y_drift{args.drift}",

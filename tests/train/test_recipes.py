@@ -35,9 +35,27 @@ def test_every_recipe_loads_strictly(path, request):
     assert resolved["data"]["name"] == data.get("name", "shapes")
 
 
+def _data(path: Path, tmp_path: Path) -> list[str]:
+    """A debug recipe on a folder of clips gets one: three short clips written here."""
+    if (cfgmod.read_yaml(path).get("data") or {}).get("name") != "folder":
+        return []
+    from vidgen.convert import to_uint8
+    from vidgen.data import build_dataset
+    from vidgen.data.photo_pans import PhotoPansConfig
+    from vidgen.io import write_video
+
+    folder = tmp_path / "clips"
+    folder.mkdir(exist_ok=True)
+    clips = build_dataset(PhotoPansConfig(frames=8, resolution=32, num_clips=3, seed=4))
+    for i in range(3):
+        write_video(folder / f"clip{i}.mp4", to_uint8(clips[i]["video"]))
+    return [f"data.path={folder}"]
+
+
 @pytest.mark.parametrize("path", DEBUG, ids=_ids(DEBUG))
 def test_every_debug_recipe_trains_in_a_few_steps(path, tmp_path):
-    cfg = cfgmod.load(ExperimentConfig, path, [f"run_dir={tmp_path}"])
+    cfg = cfgmod.load(ExperimentConfig, path, [f"run_dir={tmp_path / 'run'}", *_data(path, tmp_path)])
+    tmp_path = tmp_path / "run"
     name = cfgmod.to_dict(cfg)["model"]["name"]
     assert cfgmod.read_yaml(path)["run_dir"].startswith("runs/debug")
     steps = round(cfg.train.kimg * 1000 / cfg.train.batch_size)
@@ -51,8 +69,11 @@ def test_every_debug_recipe_trains_in_a_few_steps(path, tmp_path):
 @pytest.mark.parametrize("path", DEBUG, ids=_ids(DEBUG))
 def test_every_debug_recipe_takes_bf16_autocast_steps(path, tmp_path):
     """What `train.precision: auto` picks on CPUs with AVX512-BF16 or AMX (emulated, and slower, elsewhere)."""
+    data = _data(path, tmp_path)
+    tmp_path = tmp_path / "run"
     cfg = cfgmod.load(ExperimentConfig, path, [f"run_dir={tmp_path}", "train.precision=bf16", "train.tensorboard=false",
-                                               f"train.kimg={2 * cfgmod.load(ExperimentConfig, path).train.batch_size / 1000}"])
+                                               f"train.kimg={2 * cfgmod.load(ExperimentConfig, path).train.batch_size / 1000}",
+                                               *data])
     assert loop.train(cfg, echo=lambda line: None) == tmp_path
     stats = (tmp_path / "stats.jsonl").read_text()
     assert '"step": 2' in stats and "nan" not in stats.lower()

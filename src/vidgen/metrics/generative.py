@@ -67,6 +67,7 @@ SampleFn = Callable[[int, int, "int | None"], torch.Tensor]
 NEEDS = {
     "generate": "a model that generates clips (GAN, clip VAE)",
     "predict": "a frame predictor",
+    "upscale": "a super-resolution model (an upscaler)",
     "clips": "two sets of clips in files (--real, --fake)",
     "class": "a class-conditional model",
     "detector": "a feature detector (--detector: I3D file, evaluator)",

@@ -108,7 +108,8 @@ class VSRFamily:
         return phases
 
     def low_res(self, hr: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-        return degrade(hr, self.model.config.degradation, self.model.scale, g).to(hr.dtype)
+        with torch.autocast(device_type=hr.device.type, enabled=False):  # the degradations are defined in float32
+            return degrade(hr.float(), self.model.config.degradation, self.model.scale, g).to(hr.dtype)
 
     def main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         hr = ctx.batch["video"]
