@@ -108,14 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             out.append({"reference": f"upscale ({name}, x{model.scale})", "seed": None, "task": "post_speed",
                         "metric": metric, "results": {"metric": metric, "value": round(value, 1)},
                         "held_out": None, "hardware": hardware, "date": date, "source": "benchmarks/vsr_speed.py",
-                        "budget": {}, "command": [f"python benchmarks/vsr_speed.py RUN --frames {args.frames} "
+                        "budget": {}, "command": [f".venv/bin/python benchmarks/vsr_speed.py RUN --frames {args.frames} "
                                                   f"--repeats {args.repeats}"]})
         for n, mib, _ in memory:
             metric = f"peak_rss_mib_{n}f_720p"
             out.append({"recipe": args.recipe, "seed": None, "task": "speed", "metric": metric,
                         "results": {"metric": metric, "value": round(mib)}, "held_out": None, "hardware": hardware,
                         "date": date, "source": "benchmarks/vsr_speed.py", "budget": {},
-                        "command": [f"python benchmarks/vsr_speed.py RUN --long {args.long}"]})
+                        "command": [f".venv/bin/python benchmarks/vsr_speed.py RUN --long {args.long}"]})
         with open(args.records, "a") as f:
             for record in out:
                 f.write(json.dumps(record) + "\n")
