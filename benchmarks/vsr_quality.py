@@ -48,6 +48,12 @@ def test_clips(n: int, frames: int, resolution: int, seed: int) -> list[np.ndarr
     return [to_uint8(ds[i]["video"]) for i in range(n)]
 
 
+def clip_sources(n: int, frames: int, resolution: int, seed: int) -> list[str]:
+    """The source photograph of each test clip."""
+    ds = build_dataset(PhotoPansConfig(split="test", frames=frames, resolution=resolution, num_clips=n, seed=seed))
+    return [ds.class_names[ds.camera(i)[0]] for i in range(n)]
+
+
 def low_res(hr: np.ndarray, scale: int = 4) -> np.ndarray:
     video = torch.from_numpy(hr).permute(0, 3, 1, 2).float()[None] / 127.5 - 1
     return to_uint8(bi(video, scale)[0])
@@ -60,8 +66,12 @@ def bicubic(lr: np.ndarray, scale: int = 4) -> np.ndarray:
     return to_uint8(quantise(imresize(video, (h * scale, w * scale))))
 
 
-def score(upscale: Any, clips: list[np.ndarray]) -> dict[str, float]:
-    return average([clip_scores(upscale(low_res(hr)), hr) for hr in clips])
+def score(upscale: Any, clips: list[np.ndarray], per_clip: list | None = None) -> dict[str, float]:
+    """Mean scores over the clips; ``per_clip`` (a list) also receives each clip's."""
+    scores = [clip_scores(upscale(low_res(hr)), hr) for hr in clips]
+    if per_clip is not None:
+        per_clip.extend(scores)
+    return average(scores)
 
 
 def by_frame(upscale: Any, clips: list[np.ndarray]) -> np.ndarray:
@@ -127,13 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     clips = test_clips(args.clips, args.frames, args.resolution, args.data_seed)
     held_out = (f"photo_pans test split ({', '.join(TEST_IMAGES)}), {args.clips} clips of {args.frames} frames of "
                 f"{args.resolution}x{args.resolution} (data seed {args.data_seed}), BI x4, crop 0")
-    rows: list[tuple[str, list[str], list[dict[str, float]]]] = [("bicubic", [], [score(bicubic, clips)])]
+    per_clip: dict[str, list[dict[str, float]]] = {"bicubic": []}  # of the first run of each row
+    rows: list[tuple[str, list[str], list[dict[str, float]]]] = [("bicubic", [], [score(bicubic, clips,
+                                                                                         per_clip["bicubic"])])]
     models = []
     for spec in args.model:
         label, _, runs = spec.rpartition("=")  # (a label may hold "=")
         loaded = [(run, vidgen.load(run)) for run in runs.split(",")]
         models.append((label, loaded))
-        rows.append((label, [r for r, _ in loaded], [score(m.upscale, clips) for _, m in loaded]))
+        per_clip[label] = []
+        rows.append((label, [r for r, _ in loaded], [score(m.upscale, clips, per_clip[label] if k == 0 else None)
+                                                    for k, (_, m) in enumerate(loaded)]))
         print(f"scored {label}", file=sys.stderr)
 
     print(f"\nHeld out: {held_out}\n")
@@ -142,6 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     for label, runs, scores in rows:
         print(f"| {label} | {max(1, len(runs))} | " + " | ".join(mean_spread([s[m] for s in scores]) for m in METRICS)
               + " |")
+
+    sources = clip_sources(args.clips, args.frames, args.resolution, args.data_seed)
+    names = sorted(set(sources))
+    print("\nY-PSNR by source image (first run of each row; clips of each image in brackets):\n")
+    print("| model | " + " | ".join(f"{n} ({sources.count(n)})" for n in names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for label, scores in per_clip.items():
+        print(f"| {label} | " + " | ".join(
+            f"{np.mean([s['psnr_y'] for s, src in zip(scores, sources) if src == n]):.2f}" for n in names) + " |")
 
     curves: dict[str, np.ndarray] = {}
     if args.drift:

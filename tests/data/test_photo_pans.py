@@ -45,6 +45,21 @@ def test_the_exact_flow_moves_each_frame_onto_the_next():
             moved = np.square(warp(v[t], flow[t])[valid[t]] - v[t + 1][valid[t]]).mean()
             still = np.square(v[t][valid[t]] - v[t + 1][valid[t]]).mean()
             assert moved < 0.25 * still + 4.0, (i, t, moved, still)  # resampling noise only
+        back, valid_back = ds.flow(i, reverse=True)  # frame t + 1 brought onto frame t
+        for t in range(5):
+            moved = np.square(warp(v[t + 1], back[t])[valid_back[t]] - v[t][valid_back[t]]).mean()
+            still = np.square(v[t][valid_back[t]] - v[t + 1][valid_back[t]]).mean()
+            assert moved < 0.25 * still + 4.0, (i, t, moved, still)
+
+
+def test_items_carry_their_flows_on_request():
+    plain = build_dataset(PhotoPansConfig(frames=4, resolution=24, num_clips=2, seed=3))
+    ds = build_dataset(PhotoPansConfig(frames=4, resolution=24, num_clips=2, seed=3, with_flow=True))
+    item = ds[1]
+    assert "flow" not in plain[1] and torch.equal(item["video"], plain[1]["video"])
+    assert item["flow"].shape == item["flow_reverse"].shape == (3, 2, 24, 24)
+    np.testing.assert_array_equal(item["flow"].permute(0, 2, 3, 1).numpy(), ds.flow(1)[0])
+    np.testing.assert_array_equal(item["flow_reverse"].permute(0, 2, 3, 1).numpy(), ds.flow(1, reverse=True)[0])
 
 
 def test_user_photographs_join_the_split(tmp_path):

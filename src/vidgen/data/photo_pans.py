@@ -9,6 +9,9 @@ two frames is known exactly: :meth:`PhotoPansDataset.flow` gives the dense backw
 (where each pixel of frame ``t + 1`` was in frame ``t``) and the mask of pixels that were in
 view, for every frame pair. The scene is a plane: nothing is occluded but by the frame's edge.
 
+With ``with_flow: true`` every item also carries them as tensors: ``flow`` ``[T - 1, 2, H, W]``
+(:meth:`PhotoPansDataset.flow`) and ``flow_reverse`` (the same with ``reverse=True``).
+
 Splits are by source image: ``split: train`` draws from :data:`TRAIN_IMAGES`, ``split: test``
 from :data:`TEST_IMAGES`, which training never sees; ``images:`` overrides either, and
 ``extra_dir:`` adds the photographs of a folder of your own (png/jpg) to the split.
@@ -24,6 +27,7 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
+import torch
 
 from vidgen.data.base import ClipDataset, DataConfig
 from vidgen.errors import ConfigError
@@ -50,6 +54,7 @@ class PhotoPansConfig(DataConfig):
     max_rotation: float = 1.0  # degrees per frame, the largest rotation speed
     min_scale: float = 1.0  # source pixels per output pixel: 1 shows the photo at full detail,
     max_scale: float = 3.0  # larger values show more of it, downsampled
+    with_flow: bool = False  # items also carry the exact flows (``flow``, ``flow_reverse``), e.g. to supervise a flow network
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -171,14 +176,22 @@ class PhotoPansDataset(ClipDataset):
         name = self.class_names[source]
         return frames, source, f"a camera panning over {name}"
 
-    def flow(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = super().__getitem__(index)
+        if self.config.with_flow:
+            for key, reverse in (("flow", False), ("flow_reverse", True)):
+                item[key] = torch.from_numpy(self.flow(index, reverse=reverse)[0]).permute(0, 3, 1, 2).contiguous()
+        return item
+
+    def flow(self, index: int, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The exact backward flow of clip ``index`` and its mask, for frame pairs ``(t, t + 1)``.
 
         Returns ``flow`` float32 ``[T - 1, H, W, 2]``: pixel ``p`` of frame ``t + 1`` showed, in
         frame ``t``, what lies at ``p + flow[t, p]`` (``(dx, dy)``, OpenCV's ``remap`` convention),
-        and ``valid`` bool ``[T - 1, H, W]``: whether that point was inside frame ``t``. Only for
-        clips without spatial transforms and with ``temporal_stride`` 1 (the motion of the
-        frames as loaded).
+        and ``valid`` bool ``[T - 1, H, W]``: whether that point was inside frame ``t``. With
+        ``reverse``, the other way: pixel ``p`` of frame ``t`` shows what frame ``t + 1`` has at
+        ``p + flow[t, p]`` (valid where that is inside frame ``t + 1``). Only for clips without
+        spatial transforms and with ``temporal_stride`` 1 (the motion of the frames as loaded).
         """
         cfg = self.config
         tr = cfg.transforms
@@ -190,8 +203,9 @@ class PhotoPansDataset(ClipDataset):
         p = np.stack([xs, ys], axis=-1)  # [H, W, 2]
         flows, valid = [], []
         for t in range(len(A) - 1):
-            q = p @ A[t + 1].T + b[t + 1]  # source points shown in frame t + 1
-            prev = (q - b[t]) @ np.linalg.inv(A[t]).T  # where frame t showed them
+            shown, other = (t, t + 1) if reverse else (t + 1, t)
+            q = p @ A[shown].T + b[shown]  # source points shown in this frame
+            prev = (q - b[other]) @ np.linalg.inv(A[other]).T  # where the other frame shows them
             flows.append((prev - p).astype(np.float32))
             valid.append((prev >= 0).all(-1) & (prev <= res - 1).all(-1))
         return np.stack(flows), np.stack(valid)

@@ -280,3 +280,39 @@ def test_generated_clips_come_out_upscaled_with_sample_post(tmp_path):
     assert done.returncode == 0, done.stderr
     clips = np.load(tmp_path / "big.npy")
     assert clips.shape[-3:-1] == (256, 256)  # the shipped 64x64 generator's samples, x4
+
+
+def test_exact_flow_supervision_trains_the_flow_network():
+    from types import SimpleNamespace
+
+    from vidgen.models.vsr.training import VSRFamily, VSRObjective
+
+    ds = build_dataset(PhotoPansConfig(frames=4, resolution=32, num_clips=8, seed=2, with_flow=True, max_pan=6.0,
+                                       max_zoom=0.0, max_rotation=0.0))
+    batch = {k: torch.stack([ds[i][k] for i in range(8)]) for k in ("video", "flow", "flow_reverse")}
+    torch.manual_seed(0)
+    model = BasicVSR(config=BasicVSRConfig(scale=2, width=8, blocks=1, flow_levels=2, flow_width=8),
+                     frames=4, resolution=32, channels=3)
+    family = VSRFamily(model=model, objective=VSRObjective(flow_weight=0.0, flow_supervision=1.0), dataset=ds)
+    ctx = SimpleNamespace(batch=batch, generator=torch.Generator().manual_seed(0), net=lambda name: model)
+    # an untrained flow network says "no motion": its error is the exact flow's mean length
+    lr = family.low_res(batch["video"], ctx.generator)
+    exact = family.exact_flows(batch, lr)
+    assert exact[1].shape == (8, 3, 2, 16, 16)
+    first = family.main(ctx)["flow_epe"]
+    assert float(first) == pytest.approx(float(torch.stack([e.norm(dim=2).mean() for e in exact]).mean()), rel=1e-5)
+    opt = torch.optim.Adam(model.spynet.parameters(), 1e-3)
+    for _ in range(150):  # the supervision alone trains the flow network (here: to fit one batch)
+        out = family.main(ctx)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+    assert float(out["flow_epe"]) < 0.5 * float(first), (float(first), float(out["flow_epe"]))
+
+
+def test_flow_supervision_needs_clips_with_flow_and_a_flow_network(tmp_path):
+    with pytest.raises(ConfigError, match="data.with_flow=true"):
+        _train_recipe("configs/debug/basicvsr_tiny.yaml", tmp_path / "a", "objective.flow_supervision=1")
+    with pytest.raises(ConfigError, match="aligns by flow"):
+        _train_recipe("configs/debug/basicvsr_tiny.yaml", tmp_path / "b", "objective.flow_supervision=1",
+                      "data.with_flow=true", "model.alignment=none")

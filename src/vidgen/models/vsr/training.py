@@ -8,6 +8,11 @@ Charbonnier loss (BasicVSR's). Two optional terms:
 - ``flow_weight``: a photometric loss on the low-resolution frames warped by the flow network
   (how far ``warp(frame i + 1, flow)`` is from frame ``i``), an unsupervised signal that teaches
   the from-scratch flow pyramid to follow motion faster than the upscaling loss alone;
+- ``flow_supervision``: the mean end-point error of the flow network against the exact flows
+  of clips that carry them (``photo_pans`` with ``data.with_flow: true``), brought to the low
+  resolution (each ``scale`` x ``scale`` block's mean flow over ``scale``: exact for its centre,
+  the flow being affine there); the flow network learns from a known answer instead of
+  discovering motion on its own;
 - ``gan_weight`` (the GAN variant): a per-frame patch discriminator, trained with the GAN
   family's losses (``gan_loss``) on the high-resolution frames against the upscaled ones, and
   its generator loss added to the upscaler's, for sharper output on real footage.
@@ -34,15 +39,17 @@ class VSRObjective:
 
     loss: Literal["charbonnier", "l1", "mse"] = "charbonnier"
     flow_weight: float = 0.1  # photometric loss of the flow network (0: it learns from the upscaling loss alone)
+    align_with: Literal["network", "exact"] = "network"  # exact: the clips' exact flows (an oracle, for measurement)
+    flow_supervision: float = 0.0  # > 0: end-point error against the clips' exact flows (photo_pans, data.with_flow)
     gan_weight: float = 0.0  # > 0: the GAN variant (a patch discriminator)
     gan_loss: Literal["nonsaturating", "lsgan", "hinge"] = "hinge"
     disc_width: int = 32
     disc_lr_ratio: float = 1.0  # the discriminator's learning rate over the upscaler's
 
     def __post_init__(self) -> None:
-        if self.flow_weight < 0 or self.gan_weight < 0 or self.disc_lr_ratio <= 0:
-            raise ConfigError("objective.flow_weight and objective.gan_weight must be >= 0, "
-                              "objective.disc_lr_ratio > 0")
+        if min(self.flow_weight, self.flow_supervision, self.gan_weight) < 0 or self.disc_lr_ratio <= 0:
+            raise ConfigError("objective.flow_weight, objective.flow_supervision and objective.gan_weight must be "
+                              ">= 0, objective.disc_lr_ratio > 0")
         if self.disc_width < 4:
             raise ConfigError(f"objective.disc_width must be >= 4, got {self.disc_width}")
 
@@ -92,6 +99,15 @@ class VSRFamily:
             raise VidgenError(f"the training clips are {h}x{w}, not a multiple of model.scale {model.scale}",
                               hint=f"set data.resolution to a multiple of {model.scale}")
         self._fake: torch.Tensor | None = None
+        if self.objective.flow_supervision > 0 or self.objective.align_with == "exact":
+            if getattr(model, "spynet", None) is None:
+                raise ConfigError("objective.flow_supervision and objective.align_with=exact need a model that aligns "
+                                  "by flow",
+                                  hint="leave model.alignment and model.propagation at their defaults")
+            if "flow" not in dataset[0]:
+                raise ConfigError("objective.flow_supervision and objective.align_with=exact need clips that carry "
+                                  "their exact flow",
+                                  hint="train on photo_pans with data.with_flow=true")
 
     def optimizers(self, cfg: Any) -> dict[str, torch.optim.Optimizer]:
         out = {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=cfg.betas,
@@ -111,10 +127,23 @@ class VSRFamily:
         with torch.autocast(device_type=hr.device.type, enabled=False):  # the degradations are defined in float32
             return degrade(hr.float(), self.model.config.degradation, self.model.scale, g).to(hr.dtype)
 
+    def exact_flows(self, batch: dict[str, Any], lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The clips' exact flows at the low resolution, as the model's ``(backward, forward)`` ``[B, T - 1, 2, h, w]``:
+        each ``scale`` x ``scale`` block's mean over ``scale`` (the flow at the block's centre, the
+        low-resolution pixel's, where the motion is affine)."""
+        s = self.model.scale
+        b, t, _, h, w = lr.shape
+        return tuple(F.avg_pool2d(batch[k].flatten(0, 1).float(), s).div(s).view(b, t - 1, 2, h, w)
+                     for k in ("flow_reverse", "flow"))
+
     def main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         hr = ctx.batch["video"]
         lr = self.low_res(hr, ctx.generator)
-        pred, flows = ctx.net("model")(lr, return_flows=True)
+        exact = self.exact_flows(ctx.batch, lr) if "flow" in ctx.batch else None
+        if self.objective.align_with == "exact":  # the oracle: the network's own flows are not used
+            pred, flows = ctx.net("model")(lr, flows=exact), None
+        else:
+            pred, flows = ctx.net("model")(lr, return_flows=True)
         loss = charbonnier(pred, hr, self.objective.loss)
         out: dict[str, torch.Tensor] = {}
         if flows is not None and self.objective.flow_weight > 0:
@@ -123,6 +152,11 @@ class VSRFamily:
                      + charbonnier(backward_warp(a, flows[1].flatten(0, 1)), z)) / 2
             loss = loss + self.objective.flow_weight * photo
             out["photometric"] = photo.detach()
+        if flows is not None and exact is not None:  # logged wherever the clips carry their flow
+            epe = torch.stack([(f.float() - e).norm(dim=2).mean() for f, e in zip(flows, exact)]).mean()
+            if self.objective.flow_supervision > 0:
+                loss = loss + self.objective.flow_supervision * epe
+            out["flow_epe"] = epe.detach()
         if "disc" in self.networks:
             from vidgen.models.gan.losses import g_loss
 
