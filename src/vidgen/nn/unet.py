@@ -66,9 +66,13 @@ def backward_warp(frame: Tensor, flow: Tensor) -> Tensor:
     OpenCV's ``remap`` convention (as :func:`vidgen.metrics.temporal.warp`); bilinear, border values
     outside the frame."""
     _, _, h, w = frame.shape
-    ys = torch.arange(h, device=frame.device, dtype=flow.dtype).view(1, h, 1)
-    xs = torch.arange(w, device=frame.device, dtype=flow.dtype).view(1, 1, w)
-    gx = (2 * (xs + flow[:, 0]) + 1) / w - 1  # grid_sample's coordinates, align_corners=False
-    gy = (2 * (ys + flow[:, 1]) + 1) / h - 1
-    grid = torch.stack([gx, gy], dim=-1)  # [B, H, W, 2] as (x, y)
-    return F.grid_sample(frame, grid.to(frame.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+    # in float32 whatever the autocast: in bf16 a coordinate near 100 moves in steps of 0.5 pixel
+    with torch.autocast(device_type=frame.device.type, enabled=False):
+        flow = flow.float()
+        ys = torch.arange(h, device=frame.device, dtype=torch.float32).view(1, h, 1)
+        xs = torch.arange(w, device=frame.device, dtype=torch.float32).view(1, 1, w)
+        gx = (2 * (xs + flow[:, 0]) + 1) / w - 1  # grid_sample's coordinates, align_corners=False
+        gy = (2 * (ys + flow[:, 1]) + 1) / h - 1
+        grid = torch.stack([gx, gy], dim=-1)  # [B, H, W, 2] as (x, y)
+        out = F.grid_sample(frame.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.to(frame.dtype)

@@ -316,3 +316,36 @@ def test_flow_supervision_needs_clips_with_flow_and_a_flow_network(tmp_path):
     with pytest.raises(ConfigError, match="aligns by flow"):
         _train_recipe("configs/debug/basicvsr_tiny.yaml", tmp_path / "b", "objective.flow_supervision=1",
                       "data.with_flow=true", "model.alignment=none")
+
+
+def test_dis_flow_follows_the_exact_motion_at_any_size():
+    from vidgen.models.vsr.basicvsr import dis_flows
+
+    ds = build_dataset(PhotoPansConfig(frames=5, resolution=96, num_clips=3, seed=4, split="test", with_flow=True))
+    for i in range(3):
+        item = ds[i]
+        lr = bi(item["video"][None], 4)  # [1, 5, 3, 24, 24]
+        back, fwd = dis_flows(lr)
+        assert back.shape == fwd.shape == (1, 4, 2, 24, 24) and back.dtype == torch.float32
+        for got, key in ((back, "flow_reverse"), (fwd, "flow")):
+            exact = torch.nn.functional.avg_pool2d(item[key], 4) / 4
+            assert (got[0] - exact).norm(dim=1).mean() < 0.4 * exact.norm(dim=1).mean(), (i, key)
+    tiny = bi(ds[0]["video"][None], 8)  # 12x12 frames, below DIS's own minimum: padded inside
+    assert dis_flows(tiny)[0].shape == (1, 4, 2, 12, 12)
+    m = BasicVSR(config=BasicVSRConfig(scale=2, width=8, blocks=1, flow="dis"), frames=5, resolution=24, channels=3)
+    assert m.spynet is None and m(torch.rand(1, 5, 3, 7, 9) * 2 - 1).shape == (1, 5, 3, 14, 18)
+
+
+def test_warping_keeps_sub_pixel_precision_under_bf16_autocast():
+    from vidgen.nn.unet import backward_warp
+
+    ramp = torch.arange(128.0).view(1, 1, 1, 128).expand(1, 1, 8, 128).contiguous()  # value = x
+    flow = torch.zeros(1, 2, 8, 128)
+    flow[:, 0] = 0.3
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = backward_warp(ramp.to(torch.bfloat16), flow.to(torch.bfloat16))
+    assert out.dtype == torch.bfloat16
+    # sampled at x + 0.3 (away from the clamped right border): the value moves by 0.3 within bf16's own
+    # rounding of the result, not by the 0.5-pixel steps of a bf16 coordinate near 100
+    err = (out.float()[..., :120] - (ramp[..., :120] + 0.3)).abs() / (ramp[..., :120] + 0.3)
+    assert err.max() < 2 ** -8

@@ -3,7 +3,7 @@
 Two recurrent branches run over the whole low-resolution clip, one backward in time and one
 forward. At each frame a branch warps the feature it carries from the previous frame (of its
 direction) by the optical flow between the two frames (:class:`~vidgen.models.vsr.spynet.SPyNet`,
-trained with the upscaler from scratch), concatenates the frame, and refines the result with
+trained with the upscaler from scratch, or OpenCV's classical DIS flow with ``flow: dis``), concatenates the frame, and refines the result with
 residual blocks. Each output frame fuses the two branches' features, upsamples them by
 pixel shuffle (x2 per stage) and adds the bilinear upscale of its input frame.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -38,6 +39,7 @@ class BasicVSRConfig:
     scale: int = 4  # 2 or 4
     width: int = 32  # feature channels of each branch
     blocks: int = 5  # residual blocks per branch
+    flow: Literal["spynet", "dis"] = "spynet"  # spynet: learned with the upscaler; dis: OpenCV's DIS flow (no training)
     flow_levels: int = 3  # the flow pyramid's levels
     flow_width: int = 16
     alignment: Literal["flow", "none"] = "flow"
@@ -53,6 +55,8 @@ class BasicVSRConfig:
                               "model.flow_width >= 2")
         if self.alignment not in ("flow", "none") or self.propagation not in ("bidirectional", "none"):
             raise ConfigError("model.alignment must be flow or none, model.propagation bidirectional or none")
+        if self.flow not in ("spynet", "dis"):
+            raise ConfigError(f"model.flow must be spynet or dis, got {self.flow!r}")
         if self.degradation not in DEGRADATIONS:
             raise ConfigError(f"model.degradation must be one of {', '.join(DEGRADATIONS)}, got {self.degradation!r}")
         if self.overlap < 0:
@@ -85,6 +89,33 @@ class Branch(nn.Module):
         return self.body(F.leaky_relu(self.head(torch.cat([frame, feature], dim=1)), 0.1))
 
 
+def dis_flows(lr: Tensor) -> tuple[Tensor, Tensor]:
+    """:meth:`BasicVSR.flows` by OpenCV's DIS optical flow (Kroeger et al., ECCV 2016; the medium
+    preset) on the frames' 8-bit luma: a classical estimator, nothing to train, no gradient."""
+    import cv2
+
+    b, t, c, h, w = lr.shape
+    frames = ((lr.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    if c == 3:  # BT.601 luma, as cv2.COLOR_RGB2GRAY
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 1, 3, 1, 1)
+        gray = (frames.float() * weights).sum(2).round().clamp(0, 255).to(torch.uint8)
+    else:
+        gray = frames[:, :, 0]
+    gray = gray.numpy()
+    ph, pw = max(0, 16 - h), max(0, 16 - w)  # DIS wants frames of 12 pixels or more: tiny ones are padded
+    if ph or pw:
+        gray = np.pad(gray, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="edge")
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    back = torch.empty(b, t - 1, h, w, 2)
+    fwd = torch.empty(b, t - 1, h, w, 2)
+    for n in range(b):
+        for i in range(t - 1):
+            # calc(prev, next): prev(p) ~ next(p + flow(p)), i.e. warp(next, flow) ~ prev
+            back[n, i] = torch.from_numpy(dis.calc(gray[n, i], gray[n, i + 1], None)[:h, :w])
+            fwd[n, i] = torch.from_numpy(dis.calc(gray[n, i + 1], gray[n, i], None)[:h, :w])
+    return back.permute(0, 1, 4, 2, 3).to(lr.device), fwd.permute(0, 1, 4, 2, 3).to(lr.device)  # float32
+
+
 @MODELS.register("basicvsr", config=BasicVSRConfig, family="vsr")
 class BasicVSR(nn.Module):
     """``forward(lr [B, T, C, h, w]) -> [B, T, C, s h, s w]`` in ``[-1, 1]``; ``flows(lr)`` the backward and
@@ -103,7 +134,7 @@ class BasicVSR(nn.Module):
         self.radius = config.overlap
         self.aligned = config.alignment == "flow" and config.propagation == "bidirectional"
         self.spynet = SPyNet(channels=channels, levels=config.flow_levels, width=config.flow_width) \
-            if self.aligned else None
+            if self.aligned and config.flow == "spynet" else None
         w = config.width
         self.backward_branch = Branch(channels, w, config.blocks)
         self.forward_branch = Branch(channels, w, config.blocks)
@@ -118,6 +149,8 @@ class BasicVSR(nn.Module):
         """``(backward, forward)`` flows ``[B, T - 1, 2, h, w]``: ``backward[:, i]`` brings frame ``i + 1``
         onto frame ``i``, ``forward[:, i]`` frame ``i`` onto frame ``i + 1``."""
         b, t = lr.shape[:2]
+        if self.spynet is None:
+            return dis_flows(lr)
         a, z = lr[:, :-1].flatten(0, 1), lr[:, 1:].flatten(0, 1)
         both = self.spynet(torch.cat([a, z]), torch.cat([z, a]))  # [2 B (T - 1), 2, h, w]
         back, fwd = both.chunk(2)

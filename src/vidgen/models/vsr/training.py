@@ -146,7 +146,7 @@ class VSRFamily:
             pred, flows = ctx.net("model")(lr, return_flows=True)
         loss = charbonnier(pred, hr, self.objective.loss)
         out: dict[str, torch.Tensor] = {}
-        if flows is not None and self.objective.flow_weight > 0:
+        if flows is not None and self.objective.flow_weight > 0 and self.model.spynet is not None:
             a, z = lr[:, :-1].flatten(0, 1), lr[:, 1:].flatten(0, 1)
             photo = (charbonnier(backward_warp(z, flows[0].flatten(0, 1)), a)
                      + charbonnier(backward_warp(a, flows[1].flatten(0, 1)), z)) / 2
