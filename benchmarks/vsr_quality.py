@@ -18,6 +18,8 @@ index (every 10th frame) and the slope over the clip of each model's gain over b
 ``--model LABEL=RUN[,RUN...]``: the runs of one row (several seeds: mean and spread). Prints a
 Markdown table; with ``--records`` also appends the results-page records (``--recipe`` names the
 recipe of the rows whose label is ``recurrent``; other labels are written as references).
+``--exact-flow LABEL``: that row's models align with each test clip's exact flow instead of
+their own (the oracle of a model trained with ``objective.align_with=exact``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,27 @@ def bicubic(lr: np.ndarray, scale: int = 4) -> np.ndarray:
     return to_uint8(quantise(imresize(video, (h * scale, w * scale))))
 
 
+def exact_flows(n: int, frames: int, resolution: int, seed: int, scale: int = 4) -> list[tuple]:
+    """The test clips' exact flows at the input's resolution, as an upscaler's ``(backward, forward)``."""
+    import torch.nn.functional as F
+
+    ds = build_dataset(PhotoPansConfig(split="test", frames=frames, resolution=resolution, num_clips=n, seed=seed,
+                                       with_flow=True))
+    return [tuple(F.avg_pool2d(ds[i][k], scale).div(scale)[None] for k in ("flow_reverse", "flow")) for i in range(n)]
+
+
+def with_exact_flow(model: Any, flows: list[tuple]) -> Any:
+    """An upscale function that aligns with the exact flow of the clip it is given (clips in order)."""
+    calls = iter(flows)
+
+    def upscale(lr: np.ndarray) -> np.ndarray:
+        video = torch.from_numpy(lr).permute(0, 3, 1, 2).float()[None] / 127.5 - 1
+        with torch.no_grad():
+            return to_uint8(model.model.eval()(video, flows=next(calls)).clamp(-1, 1)[0])
+
+    return upscale
+
+
 def score(upscale: Any, clips: list[np.ndarray], per_clip: list | None = None) -> dict[str, float]:
     """Mean scores over the clips; ``per_clip`` (a list) also receives each clip's."""
     scores = [clip_scores(upscale(low_res(hr)), hr) for hr in clips]
@@ -106,15 +129,24 @@ def yaml_seed(run: str) -> int:
     return int(yaml.safe_load((Path(run) / "config.yaml").read_text())["seed"])
 
 
+# the settings a measured run may have changed from its recipe, with their defaults
+SWITCHES = {"model": {"propagation": "bidirectional", "alignment": "flow", "flow": "spynet", "width": 32, "blocks": 5},
+            "data": {"with_flow": False}, "objective": {"flow_supervision": 0.0, "align_with": "network"}}
+
+
 def train_command(recipe: str, run: str) -> str:
-    """The ``vidgen train`` line of a run of ``recipe``: its seed, the ablation switches it changed, its minutes."""
+    """The ``vidgen train`` line of a run of ``recipe``: its seed, the settings it changed from the recipe, its
+    minutes."""
     import yaml
 
     cfg = yaml.safe_load((Path(run) / "config.yaml").read_text())
-    model = cfg["model"]
+    base = yaml.safe_load(Path(recipe).read_text())
     parts = [f"vidgen train {recipe} seed={cfg['seed']}"]
-    parts += [f"model.{k}={model[k]}" for k, default in (("propagation", "bidirectional"), ("alignment", "flow"))
-              if model.get(k, default) != default]
+    for section, keys in SWITCHES.items():
+        for k, default in keys.items():
+            value = (cfg.get(section) or {}).get(k, default)
+            if value != (base.get(section) or {}).get(k, default):
+                parts.append(f"{section}.{k}={str(value).lower() if isinstance(value, bool) else value}")
     if cfg["train"].get("minutes") not in (None, 30):
         parts.append(f"train.minutes={cfg['train']['minutes']:g}")
     return " ".join(parts + ["train.threads=1"])
@@ -129,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-seed", type=int, default=1)
     p.add_argument("--drift", type=int, default=0, help="also the PSNR-by-frame curve over clips of this many frames")
     p.add_argument("--drift-clips", type=int, default=4)
+    p.add_argument("--exact-flow", action="append", default=[], metavar="LABEL",
+                   help="the row LABEL aligns with each test clip's exact flow (an oracle; no drift curve)")
     p.add_argument("--records", default=None)
     p.add_argument("--recipe", default="configs/basicvsr_photo_pans.yaml")
     p.add_argument("--hardware", default=None)
@@ -146,8 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         loaded = [(run, vidgen.load(run)) for run in runs.split(",")]
         models.append((label, loaded))
         per_clip[label] = []
-        rows.append((label, [r for r, _ in loaded], [score(m.upscale, clips, per_clip[label] if k == 0 else None)
-                                                    for k, (_, m) in enumerate(loaded)]))
+        if label in args.exact_flow:  # the oracle: each clip's exact motion instead of the model's own flow
+            flows = exact_flows(args.clips, args.frames, args.resolution, args.data_seed)
+            fns = [with_exact_flow(m, flows) for _, m in loaded]
+        else:
+            fns = [m.upscale for _, m in loaded]
+        rows.append((label, [r for r, _ in loaded], [score(fn, clips, per_clip[label] if k == 0 else None)
+                                                    for k, fn in enumerate(fns)]))
         print(f"scored {label}", file=sys.stderr)
 
     print(f"\nHeld out: {held_out}\n")
@@ -171,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         long_clips = test_clips(args.drift_clips, args.drift, args.resolution, args.data_seed + 100)
         curves["bicubic"] = by_frame(bicubic, long_clips)
         for label, loaded in models:
-            curves[label] = by_frame(loaded[0][1].upscale, long_clips)
+            if label not in args.exact_flow:
+                curves[label] = by_frame(loaded[0][1].upscale, long_clips)
         print(f"\nY-PSNR by frame index, {args.drift_clips} held-out clips of {args.drift} frames (first run of each "
               "row):\n")
         idx = list(range(0, args.drift, 10)) + [args.drift - 1]
@@ -198,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     base.update(reference=label, seed=None, budget=budget_of(run) if run else {},
                                 command=([train_command(args.recipe, run)] if run else [])
-                                + [f"{command}" + (f" --model '{label}=RUN'" if run else "")])
+                                + [f"{command}" + (f" --model '{label}=RUN'" if run else "")
+                                   + (f" --exact-flow '{label}'" if label in args.exact_flow else "")])
                 for m in METRICS:
                     out.append({**base, "metric": f"{m}_x4bi", "results": {"metric": f"{m}_x4bi",
                                                                            "value": round(s[m], 4),
