@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                     seed = int(yaml_seed(run))
                     base.update(recipe=args.recipe, seed=seed, budget=budget_of(run),
                                 command=[train_command(args.recipe, run), f"{command} --model recurrent=RUN"])
-                else:
-                    base.update(reference=label, seed=None, budget=budget_of(run) if run else {},
+                else:  # a reference of several runs: a row each
+                    base.update(reference=label if len(runs) < 2 else f"{label}, seed {yaml_seed(run)}", seed=None, budget=budget_of(run) if run else {},
                                 command=([train_command(args.recipe, run)] if run else [])
                                 + [f"{command}" + (f" --model '{label}=RUN'" if run else "")
                                    + (f" --exact-flow '{label}'" if label in args.exact_flow else "")])
@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                 base.update(recipe=args.recipe, seed=yaml_seed(run))
                 base["command"] = [train_command(args.recipe, run), *base["command"]]
             else:
-                base["reference"] = label
+                runs = models[[m[0] for m in models].index(label)][1]
+                base["reference"] = label if len(runs) < 2 else f"{label}, seed {yaml_seed(runs[0][0])}"
             out.append({**base, "metric": f"psnr_y_drift{args.drift}",
                         "results": {"metric": f"psnr_y_drift{args.drift}", "value": round(slope, 4),
                                     "clips": args.drift_clips}})
