@@ -19,13 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import vidgen
 from vidgen.convert import to_uint8
 from vidgen.data import build_dataset
 from vidgen.data.photo_pans import PhotoPansConfig
-from vidgen.models.vsr.basicvsr import dis_flows
+from vidgen.models.vsr.basicvsr import dis_flows, downscale_flow
 
 sys.path.insert(0, str(Path(__file__).parent))
 from vsr_quality import low_res  # noqa: E402
@@ -60,7 +59,7 @@ def main() -> int:
     for i in range(args.clips):
         item = ds[i]
         video = torch.from_numpy(low_res(to_uint8(item["video"]))).permute(0, 3, 1, 2).float()[None] / 127.5 - 1
-        exact = F.avg_pool2d(item["flow"], 4) / 4
+        exact = downscale_flow(item["flow"], 4)
         with torch.no_grad():
             for name, estimate in estimators.items():
                 errors[name].append(float((estimate(video).float() - exact).norm(dim=1).mean()))

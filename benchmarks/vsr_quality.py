@@ -39,6 +39,7 @@ from vidgen.convert import to_uint8
 from vidgen.data import build_dataset
 from vidgen.data.photo_pans import TEST_IMAGES, PhotoPansConfig
 from vidgen.metrics.sr import average, clip_scores, frame_scores
+from vidgen.models.vsr.basicvsr import downscale_flow
 from vidgen.models.vsr.degrade import bi, imresize, quantise
 from vidgen.utils.hw import cpu_name
 
@@ -70,11 +71,9 @@ def bicubic(lr: np.ndarray, scale: int = 4) -> np.ndarray:
 
 def exact_flows(n: int, frames: int, resolution: int, seed: int, scale: int = 4) -> list[tuple]:
     """The test clips' exact flows at the input's resolution, as an upscaler's ``(backward, forward)``."""
-    import torch.nn.functional as F
-
     ds = build_dataset(PhotoPansConfig(split="test", frames=frames, resolution=resolution, num_clips=n, seed=seed,
                                        with_flow=True))
-    return [tuple(F.avg_pool2d(ds[i][k], scale).div(scale)[None] for k in ("flow_reverse", "flow")) for i in range(n)]
+    return [tuple(downscale_flow(ds[i][k], scale)[None] for k in ("flow_reverse", "flow")) for i in range(n)]
 
 
 def with_exact_flow(model: Any, flows: list[tuple]) -> Any:

@@ -93,3 +93,13 @@ def test_the_temporal_metrics_are_registered_and_vidgen_eval_scores_a_video(tmp_
                  "--metric", "tof"]) == 0
     assert main(["eval", "--fake", str(tmp_path / "still.npy"), "--metric", "tof"]) != 0
     assert "give the reference as --real" in capsys.readouterr().err
+
+
+def test_dis_flow_works_on_frames_smaller_than_opencv_allows():
+    from vidgen.metrics.temporal import dis_pair
+
+    g = np.zeros((8, 9), np.uint8)
+    g[2:6, 2:5] = 200
+    f_ab, f_ba = dis_pair(g, np.roll(g, 1, axis=1))  # padded to DIS's minimum and cropped back
+    assert f_ab.shape == f_ba.shape == (8, 9, 2)
+    assert warping_error(np.repeat(np.stack([g, g, g])[..., None], 3, axis=3)) < 1e-6

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     oh, ow = head_out[0].shape[:2]
     print(f"{args.input}: {count['in']} frames of {w}x{h} -> {writer.count} frames of {ow}x{oh} "
           f"({', '.join(s.name for s in steps)}; {seconds:.2f} s, {count['in'] / seconds:.1f} frames/s)")
-    if len(head_in) > 1 and len(head_out) > 1 and min(h, w, oh, ow) >= 12:  # (optical flow needs 12 pixels)
+    if len(head_in) > 1 and len(head_out) > 1:
         scope = "" if count["in"] <= len(head_in) else f" (first {len(head_in)} frames)"
         a, b = np.stack(head_in), np.stack(head_out)
         print(f"  warping error (DIS flow){scope}  {warping_error(a):.6f} -> {warping_error(b):.6f}")

@@ -63,13 +63,23 @@ def warp(frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return out[..., None] if out.ndim == 2 else out
 
 
+def dis_pair(ga: np.ndarray, gb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV's DIS flow (medium preset) both ways between 8-bit gray frames ``[H, W]``: ``(f_ab, f_ba)``,
+    ``ga(p)`` lying at ``gb(p + f_ab)``. Frames under 16 pixels a side (DIS needs 12) are padded with
+    their edge and the flows cropped back."""
+    h, w = ga.shape
+    ph, pw = max(0, 16 - h), max(0, 16 - w)
+    if ph or pw:
+        ga, gb = (np.pad(g, ((0, ph), (0, pw)), mode="edge") for g in (ga, gb))
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(ga, gb, None)[:h, :w], dis.calc(gb, ga, None)[:h, :w]
+
+
 def dis_flows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """DIS flow both ways between frames ``a`` and ``b`` (float ``[H, W, C]`` in ``[0, 1]``) and, for each,
     the mask of pixels that pass the forward-backward check: ``(f_ab, ok_ab, f_ba, ok_ba)``, where
     ``a(p)`` lies at ``b(p + f_ab)``."""
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    ga, gb = _gray_u8(a), _gray_u8(b)
-    f_ab, f_ba = dis.calc(ga, gb, None), dis.calc(gb, ga, None)
+    f_ab, f_ba = dis_pair(_gray_u8(a), _gray_u8(b))
     # a round trip ends back where it started when the pixel is visible in both frames
     ok_ab = np.linalg.norm(f_ab + warp(f_ba, f_ab), axis=-1) <= FB_TOLERANCE
     ok_ba = np.linalg.norm(f_ba + warp(f_ab, f_ba), axis=-1) <= FB_TOLERANCE

@@ -297,8 +297,7 @@ def test_exact_flow_supervision_trains_the_flow_network():
     family = VSRFamily(model=model, objective=VSRObjective(flow_weight=0.0, flow_supervision=1.0), dataset=ds)
     ctx = SimpleNamespace(batch=batch, generator=torch.Generator().manual_seed(0), net=lambda name: model)
     # an untrained flow network says "no motion": its error is the exact flow's mean length
-    lr = family.low_res(batch["video"], ctx.generator)
-    exact = family.exact_flows(batch, lr)
+    exact = family.exact_flows(batch)
     assert exact[1].shape == (8, 3, 2, 16, 16)
     first = family.main(ctx)["flow_epe"]
     assert float(first) == pytest.approx(float(torch.stack([e.norm(dim=2).mean() for e in exact]).mean()), rel=1e-5)
@@ -317,10 +316,13 @@ def test_flow_supervision_needs_clips_with_flow_and_a_flow_network(tmp_path):
     with pytest.raises(ConfigError, match="aligns by flow"):
         _train_recipe("configs/debug/basicvsr_tiny.yaml", tmp_path / "b", "objective.flow_supervision=1",
                       "data.with_flow=true", "model.alignment=none")
+    with pytest.raises(ConfigError, match="model.flow=spynet"):
+        _train_recipe("configs/debug/basicvsr_tiny.yaml", tmp_path / "c", "objective.flow_supervision=1",
+                      "data.with_flow=true", "model.flow=dis")
 
 
 def test_dis_flow_follows_the_exact_motion_at_any_size():
-    from vidgen.models.vsr.basicvsr import dis_flows
+    from vidgen.models.vsr.basicvsr import dis_flows, downscale_flow
 
     ds = build_dataset(PhotoPansConfig(frames=5, resolution=96, num_clips=3, seed=4, split="test", with_flow=True))
     for i in range(3):
@@ -329,7 +331,7 @@ def test_dis_flow_follows_the_exact_motion_at_any_size():
         back, fwd = dis_flows(lr)
         assert back.shape == fwd.shape == (1, 4, 2, 24, 24) and back.dtype == torch.float32
         for got, key in ((back, "flow_reverse"), (fwd, "flow")):
-            exact = torch.nn.functional.avg_pool2d(item[key], 4) / 4
+            exact = downscale_flow(item[key], 4)
             assert (got[0] - exact).norm(dim=1).mean() < 0.4 * exact.norm(dim=1).mean(), (i, key)
     tiny = bi(ds[0]["video"][None], 8)  # 12x12 frames, below DIS's own minimum: padded inside
     assert dis_flows(tiny)[0].shape == (1, 4, 2, 12, 12)

@@ -91,29 +91,28 @@ class Branch(nn.Module):
 
 def dis_flows(lr: Tensor) -> tuple[Tensor, Tensor]:
     """:meth:`BasicVSR.flows` by OpenCV's DIS optical flow (Kroeger et al., ECCV 2016; the medium
-    preset) on the frames' 8-bit luma: a classical estimator, nothing to train, no gradient."""
-    import cv2
+    preset, :func:`vidgen.metrics.temporal.dis_pair`) on the frames' 8-bit BT.601 luma: a classical
+    estimator, nothing to train, no gradient. Float32 whatever ``lr``'s dtype."""
+    from vidgen.metrics.temporal import dis_pair
 
     b, t, c, h, w = lr.shape
-    frames = ((lr.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
-    if c == 3:  # BT.601 luma, as cv2.COLOR_RGB2GRAY
-        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 1, 3, 1, 1)
-        gray = (frames.float() * weights).sum(2).round().clamp(0, 255).to(torch.uint8)
-    else:
-        gray = frames[:, :, 0]
-    gray = gray.numpy()
-    ph, pw = max(0, 16 - h), max(0, 16 - w)  # DIS wants frames of 12 pixels or more: tiny ones are padded
-    if ph or pw:
-        gray = np.pad(gray, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="edge")
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    back = torch.empty(b, t - 1, h, w, 2)
-    fwd = torch.empty(b, t - 1, h, w, 2)
-    for n in range(b):
-        for i in range(t - 1):
-            # calc(prev, next): prev(p) ~ next(p + flow(p)), i.e. warp(next, flow) ~ prev
-            back[n, i] = torch.from_numpy(dis.calc(gray[n, i], gray[n, i + 1], None)[:h, :w])
-            fwd[n, i] = torch.from_numpy(dis.calc(gray[n, i + 1], gray[n, i], None)[:h, :w])
-    return back.permute(0, 1, 4, 2, 3).to(lr.device), fwd.permute(0, 1, 4, 2, 3).to(lr.device)  # float32
+    frames = ((lr.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round()
+    if c == 3:
+        frames = (frames * torch.tensor([0.299, 0.587, 0.114]).view(1, 1, 3, 1, 1)).sum(2, keepdim=True).round()
+    gray = frames[:, :, 0].to(torch.uint8).numpy()
+    pairs = [dis_pair(gray[n, i], gray[n, i + 1]) for n in range(b) for i in range(t - 1)]
+    back, fwd = (torch.from_numpy(np.stack([p[k] for p in pairs])).view(b, t - 1, h, w, 2).permute(0, 1, 4, 2, 3)
+                 .to(lr.device) for k in (0, 1))
+    return back, fwd
+
+
+def downscale_flow(flow: Tensor, scale: int) -> Tensor:
+    """A flow ``[..., 2, H, W]`` in pixels of the high resolution, at the resolution ``scale`` times lower:
+    each ``scale`` x ``scale`` block's mean over ``scale``, the flow at the low-resolution pixel's
+    centre where the motion is affine (``photo_pans``' exact flows)."""
+    *lead, _, h, w = flow.shape
+    low = F.avg_pool2d(flow.reshape(-1, 2, h, w).float(), scale) / scale
+    return low.view(*lead, 2, h // scale, w // scale)
 
 
 @MODELS.register("basicvsr", config=BasicVSRConfig, family="vsr")

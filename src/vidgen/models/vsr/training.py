@@ -29,6 +29,7 @@ from torch import nn
 
 from vidgen.errors import ConfigError, VidgenError
 from vidgen.family import Phase, StepContext
+from vidgen.models.vsr.basicvsr import downscale_flow
 from vidgen.models.vsr.degrade import degrade
 from vidgen.nn.unet import backward_warp
 
@@ -100,10 +101,13 @@ class VSRFamily:
                               hint=f"set data.resolution to a multiple of {model.scale}")
         self._fake: torch.Tensor | None = None
         if self.objective.flow_supervision > 0 or self.objective.align_with == "exact":
-            if getattr(model, "spynet", None) is None:
+            if not model.aligned:
                 raise ConfigError("objective.flow_supervision and objective.align_with=exact need a model that aligns "
                                   "by flow",
                                   hint="leave model.alignment and model.propagation at their defaults")
+            if self.objective.flow_supervision > 0 and model.spynet is None:
+                raise ConfigError("objective.flow_supervision teaches a learned flow network: model.flow=dis has none",
+                                  hint="set model.flow=spynet")
             if "flow" not in dataset[0]:
                 raise ConfigError("objective.flow_supervision and objective.align_with=exact need clips that carry "
                                   "their exact flow",
@@ -127,19 +131,14 @@ class VSRFamily:
         with torch.autocast(device_type=hr.device.type, enabled=False):  # the degradations are defined in float32
             return degrade(hr.float(), self.model.config.degradation, self.model.scale, g).to(hr.dtype)
 
-    def exact_flows(self, batch: dict[str, Any], lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The clips' exact flows at the low resolution, as the model's ``(backward, forward)`` ``[B, T - 1, 2, h, w]``:
-        each ``scale`` x ``scale`` block's mean over ``scale`` (the flow at the block's centre, the
-        low-resolution pixel's, where the motion is affine)."""
-        s = self.model.scale
-        b, t, _, h, w = lr.shape
-        return tuple(F.avg_pool2d(batch[k].flatten(0, 1).float(), s).div(s).view(b, t - 1, 2, h, w)
-                     for k in ("flow_reverse", "flow"))
+    def exact_flows(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The clips' exact flows at the low resolution, as the model's ``(backward, forward)`` ``[B, T - 1, 2, h, w]``."""
+        return tuple(downscale_flow(batch[k], self.model.scale) for k in ("flow_reverse", "flow"))
 
     def main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
         hr = ctx.batch["video"]
         lr = self.low_res(hr, ctx.generator)
-        exact = self.exact_flows(ctx.batch, lr) if "flow" in ctx.batch else None
+        exact = self.exact_flows(ctx.batch) if "flow" in ctx.batch else None
         if self.objective.align_with == "exact":  # the oracle: the network's own flows are not used
             pred, flows = ctx.net("model")(lr, flows=exact), None
         else:
