@@ -66,6 +66,9 @@ class TrainConfig:
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 where the hardware runs it fast
     channels_last: Literal["auto", "on", "off"] = "auto"  # auto: on with bf16 on the CPU
     compile: bool = False  # torch.compile the networks
+    # under torchrun: ddp (a whole copy of the model per process) or fsdp (PyTorch's FSDP2: parameters,
+    # gradients and optimizer state split over the processes, for models that outgrow one device)
+    parallel: Literal["ddp", "fsdp"] = "ddp"
     threads: int | None = None  # CPU threads (default: PyTorch's choice, one per core)
 
     def __post_init__(self) -> None:

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 
 from vidgen.data import build_dataset
 from vidgen.family import StepContext, StepEnv, family_of
-from vidgen.errors import VidgenError
+from vidgen.errors import ConfigError, VidgenError
 from vidgen.io.checkpoint import list_states, load_state, save_state
 from vidgen.models import build_model
 from vidgen.registry import MODELS
@@ -88,14 +88,25 @@ class Trainer:
         self.family = self.spec.training_class()(model=self.model, objective=cfg.objective, dataset=self.dataset,
                                                  num_samples=tc.num_samples)
         self.nets = self.family.networks
+        self.phases = self.family.phases()
+        # whole EMA copies, made before any sharding (sampling, metrics and exports use them)
+        self.ema = {name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False)
+                    for name in self.family.ema_networks}
+        self.fsdp = tc.parallel == "fsdp" and self.info.distributed
+        if tc.parallel == "fsdp":
+            self._check_fsdp()
+        self._ema_shards: dict[str, Any] = {}  # FSDP: name -> sharding.ShardedEma
+        if self.fsdp:  # before the optimizers, which must hold the sharded parameters
+            from vidgen.train import sharding  # (imports torch's FSDP only when asked for)
+
+            for net in self.nets.values():
+                sharding.shard(net, self.info)
+            self._ema_shards = {name: sharding.ShardedEma(self.nets[name], ema) for name, ema in self.ema.items()}
         self.opts = self.family.optimizers(tc)
         for opt in self.opts.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
-        self.ema = {name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False)
-                    for name in self.family.ema_networks}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
-        self.phases = self.family.phases()
         self.scorer = MetricScorer(cfg=cfg, dataset=self.dataset, family=self.family, model=self.model,
                                    device=self.device, run_dir=self.run_dir, main=self.info.main)
         if tc.metrics:
@@ -107,7 +118,7 @@ class Trainer:
         self._plain: dict[str, nn.Module] = {}
         for name, net in self.nets.items():
             wrapped = net
-            if self.info.distributed:
+            if self.info.distributed and not self.fsdp:
                 wrapped = nn.parallel.DistributedDataParallel(
                     net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
                 self._ddp[name] = wrapped
@@ -125,6 +136,24 @@ class Trainer:
         self.stop_reason: str | None = None
         self.monitor: Monitor | None = None
         self._scored_step: int | None = None  # the step train.metrics last scored
+
+    def _check_fsdp(self) -> None:
+        family = MODELS.name_of_config(type(self.cfg.model))
+        if len(self.nets) != 1 or not all(phase.ddp for phase in self.phases):
+            why = (f"{family} trains {' and '.join(self.nets)}" if len(self.nets) != 1
+                   else f"{family}'s loss does not run through the network's forward")
+            raise ConfigError(f"train.parallel=fsdp shards a model that trains one network through its forward "
+                              f"(diffusion, predictors, restorers, upscalers); {why}",
+                              hint="use train.parallel=ddp for this model")
+        if self.dtype == torch.float16:
+            raise ConfigError("train.parallel=fsdp does not support fp16 loss scaling",
+                              hint="use train.precision=bf16 (or fp32)")
+
+    @torch.no_grad()
+    def gather_ema(self) -> None:
+        """With FSDP, write the EMA averaged on the shards into the whole EMA copies (a collective)."""
+        for shards in self._ema_shards.values():
+            shards.gather()
 
     # --- what phases see -----------------------------------------------------------------
 
@@ -178,6 +207,8 @@ class Trainer:
             sums: dict[str, torch.Tensor] = {}
             for m, batch in enumerate(micro_batches):
                 ctx = StepContext(env=env, phase=phase, micro=m, batch=batch, cache=caches[m])
+                if self.fsdp:
+                    net.set_requires_gradient_sync(m == n_micro - 1)
                 # gradients are all-reduced once, on the last micro-batch
                 with ddp.no_sync() if ddp is not None and m < n_micro - 1 else nullcontext():
                     with self.autocast():
@@ -190,7 +221,8 @@ class Trainer:
                 dist.average_gradients(self.info, params)
             if self.tc.grad_clip is not None:
                 self.scaler.unscale_(opt)
-                sums["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, self.tc.grad_clip)
+                norm = torch.nn.utils.clip_grad_norm_(params, self.tc.grad_clip)
+                sums["grad_norm"] = norm.full_tensor() if self.fsdp else norm
             self.scaler.step(opt)
             for key, value in sums.items():
                 self._record(f"{phase.name}/{key}", value, check=key == "loss")
@@ -206,6 +238,10 @@ class Trainer:
         if self.tc.ema_rampup is not None:
             ema_nimg = min(ema_nimg, nimg * self.tc.ema_rampup)
         beta = 0.5 ** (self.global_batch / ema_nimg) if ema_nimg > 0 else 0.0
+        if self.fsdp:
+            for shards in self._ema_shards.values():
+                shards.lerp(1.0 - beta)
+            return
         for name, ema in self.ema.items():
             live = self.nets[name]
             torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in live.parameters()], 1.0 - beta)
@@ -271,8 +307,9 @@ class Trainer:
     def save_checkpoint(self) -> Path | None:
         dist.barrier(self.info)
         path = None
+        saved = self.state_dict() if self.info.main or self.fsdp else None  # FSDP: every process gathers
         if self.info.main:
-            path = save_state(self.run_dir, self.state_dict(), step=self.step, keep=self.tc.keep_checkpoints)
+            path = save_state(self.run_dir, saved, step=self.step, keep=self.tc.keep_checkpoints)
         dist.barrier(self.info)
         return path
 
@@ -289,6 +326,7 @@ class Trainer:
         """Read the tick's statistics (the one device sync), log them, write what is due."""
         tc = self.tc
         now = time.perf_counter()
+        self.gather_ema()
         keys = sorted(self.tick_sums)
         means = torch.stack([self.tick_sums[k] / self.tick_counts[k] for k in keys]) if keys else torch.zeros(0)
         means = dist.reduce_mean(self.info, means.to(self.device)).tolist()
@@ -371,7 +409,8 @@ class Trainer:
                 f"{'resuming' if resuming else 'training'} {MODELS.name_of_config(type(self.cfg.model))} "
                 f"({n_params / 1e6:.2f}M parameters) on {len(self.dataset)} clips of "
                 f"{self.cfg.data.frames}x{self.dataset.channels}x{self.cfg.data.resolution}x{self.cfg.data.resolution}"
-                f" | {info.world} process(es) on {self.device}, {str(self.dtype).replace('torch.', '')}"
+                f" | {info.world} process(es){' (FSDP)' if self.fsdp else ''} on {self.device}, "
+                f"{str(self.dtype).replace('torch.', '')}"
                 f"{', channels-last' if self.channels_last else ''} | global batch {self.global_batch} | "
                 f"run folder {self.run_dir}" + (f" | from step {self.step}, {self.nimg / 1000:.3f} kimg" if resuming else ""))
             if resuming and self.nimg >= self.total_nimg:  # the loop will not run a step: say why, and the way on
@@ -419,6 +458,7 @@ class Trainer:
         finally:  # a second Ctrl-C raises KeyboardInterrupt mid-step: no state is saved from a torn step
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
+        self.gather_ema()
         if self.step != saved_at:
             self.save_checkpoint()
         if tc.metrics and self.stop_reason in (None, "time budget") and self._scored_step != self.step:

@@ -45,7 +45,16 @@ def _changed(saved: dict[str, Any], current: dict[str, Any], parts: tuple[str, .
 
 
 def state_dict(trainer: "Trainer") -> dict[str, Any]:
+    """The whole training state (with FSDP a collective: every process calls it; the EMA is gathered)."""
     np_state = np.random.get_state()
+    if trainer.fsdp:
+        from vidgen.train import sharding
+
+        networks = {k: sharding.model_state(v) for k, v in trainer.nets.items()}
+        optimizers = {k: sharding.optimizer_state(trainer.nets[k], v) for k, v in trainer.opts.items()}
+    else:
+        networks = {k: v.state_dict() for k, v in trainer.nets.items()}
+        optimizers = {k: v.state_dict() for k, v in trainer.opts.items()}
     return {
         "format": STATE_FORMAT,
         "vidgen_version": vidgen.__version__,
@@ -53,9 +62,9 @@ def state_dict(trainer: "Trainer") -> dict[str, Any]:
         "step": trainer.step, "nimg": trainer.nimg, "tick": trainer.tick, "elapsed_s": trainer.elapsed_s,
         "lr_progress": trainer.lr_progress,
         "data": {"epoch": trainer.epoch, "batch_in_epoch": trainer.batch_in_epoch, "global_batch": trainer.global_batch},
-        "networks": {k: v.state_dict() for k, v in trainer.nets.items()},
+        "networks": networks,
         "ema": {k: v.state_dict() for k, v in trainer.ema.items()},
-        "optimizers": {k: v.state_dict() for k, v in trainer.opts.items()},
+        "optimizers": optimizers,
         "scaler": trainer.scaler.state_dict(),
         "rng": {
             "torch": torch.get_rng_state(),
@@ -83,12 +92,22 @@ def load_state_dict(trainer: "Trainer", state: dict[str, Any], source: Path) -> 
             trainer.echo(f"resuming with {key}={current[part].get(name)!r} (the run trained with "
                       f"{saved.get(part, {}).get(name)!r})")
     try:
-        for k, net in trainer.nets.items():
-            net.load_state_dict(state["networks"][k])
         for k, ema in trainer.ema.items():
             ema.load_state_dict(state["ema"][k])
-        for k, opt in trainer.opts.items():
-            opt.load_state_dict(state["optimizers"][k])
+        if trainer.fsdp:  # the same full tensors, split over the processes
+            from vidgen.train import sharding
+
+            for k, net in trainer.nets.items():
+                sharding.load_model_state(net, state["networks"][k])
+            for k, opt in trainer.opts.items():
+                sharding.load_optimizer_state(trainer.nets[k], opt, state["optimizers"][k])
+            for shards in trainer._ema_shards.values():
+                shards.scatter()
+        else:
+            for k, net in trainer.nets.items():
+                net.load_state_dict(state["networks"][k])
+            for k, opt in trainer.opts.items():
+                opt.load_state_dict(state["optimizers"][k])
     except (KeyError, RuntimeError, ValueError) as e:
         raise VidgenError(f"{source} does not fit this model ({str(e).splitlines()[0][:200]})") from None
     trainer.scaler.load_state_dict(state["scaler"])
