@@ -192,6 +192,19 @@ def test_seek_matches_sequential_decoding(tmp_path, monkeypatch):
     assert frame_ids(seek, step=4) == [start, start + 2, start + 4, start + 6]
 
 
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p"])
+def test_reused_rgb_converter_gives_pyav_frames_exactly(tmp_path, pix_fmt):
+    # reading converts every frame through one swscale context: the result is what
+    # frame.to_ndarray(format="rgb24") gives, frame by frame, with colours that change
+    clip = ramp_clip(6)
+    clip[..., 1] = 255 - clip[..., 1]
+    path = write_with_pyav(tmp_path / "c.mp4", clip, "libx264", pix_fmt=pix_fmt)
+    with av.open(str(path)) as container:
+        expected = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    np.testing.assert_array_equal(read_video(path), expected)
+    np.testing.assert_array_equal(np.stack(list(video_mod.iter_clip(path))), expected)
+
+
 CONTAINERS = [
     ("avi", "mpeg4", "yuv420p"),
     ("mov", "libx264", "yuv420p"),

@@ -185,16 +185,31 @@ def _open_video(path: Path) -> Iterator[tuple[Any, Any]]:
     with av.open(str(path), mode="r") as container:
         if not container.streams.video:
             raise _not_readable(path, what="it has no video stream")
-        # no frame threading: its start-up (~40 ms) dwarfs decoding a short clip, and
-        # DataLoader workers already decode in parallel
-        yield container, container.streams.video[0]
+        stream = container.streams.video[0]
+        # one decoding thread: starting a pool (of slice or frame threads) costs more than
+        # decoding a short clip, and DataLoader workers already decode in parallel
+        stream.thread_type = "NONE"
+        stream.codec_context.thread_count = 1
+        yield container, stream
+
+
+class _ToRGB:
+    """Frames to uint8 RGB arrays through one reused swscale context (``frame.to_ndarray``
+    builds a new one per frame, which costs more than decoding a small frame), with the same
+    output."""
+
+    def __init__(self) -> None:
+        self._reformatter = av.video.reformatter.VideoReformatter()
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 
 def _decode_sequential(decoded: Iterator[av.VideoFrame], start: int, last: int | None, stride: int) -> list[np.ndarray]:
-    frames = []
+    frames, rgb = [], _ToRGB()
     for i, frame in enumerate(decoded):
         if i >= start and (i - start) % stride == 0:
-            frames.append(frame.to_ndarray(format="rgb24"))
+            frames.append(rgb(frame))
         if last is not None and i >= last:
             break
     return frames
@@ -223,6 +238,7 @@ def _decode_after_seek(container: Any, stream: Any, start: int, last: int | None
     except av.error.FFmpegError:
         return None
     frames: list[np.ndarray] = []
+    rgb = _ToRGB()
     previous = None
     for frame in container.decode(stream):
         if frame.pts is None:
@@ -234,7 +250,7 @@ def _decode_after_seek(container: Any, stream: Any, start: int, last: int | None
             return None  # variable frame rate or reordering we cannot index
         previous = index
         if index >= start and (index - start) % stride == 0:
-            frames.append(frame.to_ndarray(format="rgb24"))
+            frames.append(rgb(frame))
         if last is not None and index >= last:
             break
     return frames
@@ -443,9 +459,11 @@ def iter_clip(path: str | Path) -> Iterator[np.ndarray]:
     try:
         with _open_video(path) as (container, stream):
             stream.thread_type = "AUTO"  # a long video: frame threads pay off
+            stream.codec_context.thread_count = 0  # (as many as the machine has)
+            rgb = _ToRGB()
             for frame in container.decode(stream):
                 count += 1
-                yield frame.to_ndarray(format="rgb24")
+                yield rgb(frame)
     except DataError:
         raise
     except _DECODE_ERRORS as e:
