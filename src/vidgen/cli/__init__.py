@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from vidgen.utils.hw import keep_freed_memory
+
+    keep_freed_memory()  # every command: large tensors are reused instead of page-faulted afresh
     try:
         return int(args.func(args) or 0)
     except VidgenError as e:

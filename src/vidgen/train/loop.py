@@ -35,7 +35,7 @@ from vidgen.train.config import ExperimentConfig
 from vidgen.train.scoring import MetricScorer
 from vidgen.train.monitor import Monitor, peak_memory_mib
 from vidgen.train.schedule import GlobalBatchSampler, lr_factor, schedule_progress, seed_everything  # noqa: F401
-from vidgen.utils.hw import resolve_precision
+from vidgen.utils.hw import keep_freed_memory, resolve_precision
 
 log = logging.getLogger("vidgen.train")
 
@@ -59,6 +59,7 @@ class Trainer:
         tc = self.tc = cfg.train
         self.echo = echo
         self.info = dist.setup(tc.device)
+        keep_freed_memory()  # (for API users; the command line already did)
         self.device = self.info.device
         self.dtype = resolve_precision(tc.precision, self.device)
         self.run_dir = Path(cfg.run_dir)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import os
 import platform
 from pathlib import Path
 
@@ -28,6 +30,30 @@ def cpu_has_fast_bf16() -> bool:
     except OSError:
         return False
     return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of handing it back to the system.
+
+    By default glibc serves every block over 32 MiB with its own ``mmap`` and unmaps it when
+    freed, so each training step page-faults (and zeroes) its gigabytes of activations afresh:
+    on the CPU that costs more than the compute (a 64x64 diffusion step: 16.0 s against 4.7 s).
+    ``M_MMAP_MAX=0`` puts every block on the heap and a huge ``M_TRIM_THRESHOLD`` keeps the
+    heap's free top, so the process holds its peak memory and reuses it, as PyTorch's CUDA
+    allocator does. Applied once per process by the training engine and the command line;
+    ``VIDGEN_MALLOC=system`` leaves glibc as it is. Returns whether it was applied (False off
+    glibc, e.g. on macOS or Windows, which need nothing).
+    """
+    if os.environ.get("VIDGEN_MALLOC", "").lower() == "system" or platform.system() != "Linux":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False  # not glibc (e.g. musl)
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, 2 ** 31 - 1))
 
 
 def cpu_name() -> str:

@@ -16,7 +16,7 @@ from vidgen.cli import main
 from vidgen.errors import ConfigError, VidgenError
 from vidgen.models.diffusion.sampling import guided, initial_noise, sigmas, solve
 from vidgen.models.diffusion.training import DiffusionObjective, frame_masks
-from vidgen.models.diffusion.unet import VideoUNet, VideoUNetConfig
+from vidgen.models.diffusion.unet import TemporalConv, VideoUNet, VideoUNetConfig, attend
 from vidgen.train import loop
 from vidgen.train.config import ExperimentConfig
 
@@ -61,6 +61,29 @@ def test_frames_mix_through_the_temporal_layers():
     a = net(x, torch.tensor([1.0]), torch.zeros_like(x), torch.zeros(1, 6))
     b = net(y, torch.tensor([1.0]), torch.zeros_like(x), torch.zeros(1, 6))
     assert (a[:, 0] - b[:, 0]).abs().max() > 1e-4  # the first frame sees it
+
+
+@pytest.mark.parametrize("tokens", [16, 64, 200])  # the CPU matmul path (<= 128) and PyTorch's kernel
+def test_attention_equals_pytorchs_scaled_dot_product_attention(tokens):
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(3, 2, tokens, 8, generator=g) for _ in range(3))
+    torch.testing.assert_close(attend(q, k, v), torch.nn.functional.scaled_dot_product_attention(q, k, v),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_the_temporal_convolution_is_a_1d_convolution_over_frames_at_each_pixel():
+    torch.manual_seed(0)
+    block = TemporalConv(8, 3)
+    torch.nn.init.normal_(block.conv.weight)
+    torch.nn.init.normal_(block.conv.bias)
+    b, t, c, h, w = 2, 5, 8, 3, 4
+    x = torch.randn(b * t, c, h, w)
+    y = torch.nn.functional.silu(block.norm(x)).view(b, t, c, h * w).permute(0, 3, 2, 1).reshape(-1, c, t)
+    expected = x + block.conv(y).view(b, h * w, c, t).permute(0, 3, 2, 1).reshape(b * t, c, h, w)
+    torch.testing.assert_close(block(x, t), expected, rtol=1e-5, atol=1e-5)
+    # the same on channels-last frames (the bf16 CPU layout)
+    torch.testing.assert_close(block(x.contiguous(memory_format=torch.channels_last), t), expected,
+                               rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("sampler", ["heun", "ddim"])
