@@ -38,9 +38,11 @@ def _losses(run) -> list[float]:
 
 
 def _assert_states_close(a: dict, b: dict) -> None:
+    # gradients are summed in another order (reduce-scatter against all-reduce), and Adam turns a
+    # near-zero gradient's last bits into a step of up to lr (1e-3): weights agree to 2e-5
     for part in ("networks", "ema"):
         for key, value in a[part]["model"].items():
-            torch.testing.assert_close(b[part]["model"][key], value, rtol=1e-4, atol=1e-6, msg=f"{part} {key}")
+            torch.testing.assert_close(b[part]["model"][key], value, rtol=1e-4, atol=2e-5, msg=f"{part} {key}")
     oa, ob = a["optimizers"]["model"], b["optimizers"]["model"]
     assert [g["params"] for g in oa["param_groups"]] == [g["params"] for g in ob["param_groups"]]
     assert oa["state"].keys() == ob["state"].keys()

@@ -100,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    from vidgen.utils.hw import keep_freed_memory
+    if _command_of(argv) in ("train", "sample", "predict", "eval"):
+        from vidgen.utils.hw import keep_freed_memory
 
-    keep_freed_memory()  # every command: large tensors are reused instead of page-faulted afresh
+        keep_freed_memory()  # batches of one size again and again (not the streaming commands)
     try:
         return int(args.func(args) or 0)
     except VidgenError as e:

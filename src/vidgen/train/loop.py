@@ -59,7 +59,7 @@ class Trainer:
         tc = self.tc = cfg.train
         self.echo = echo
         self.info = dist.setup(tc.device)
-        keep_freed_memory()  # (for API users; the command line already did)
+        keep_freed_memory()  # every step allocates the same activations: reuse them
         self.device = self.info.device
         self.dtype = resolve_precision(tc.precision, self.device)
         self.run_dir = Path(cfg.run_dir)

@@ -41,8 +41,10 @@ def keep_freed_memory() -> bool:
     on the CPU that costs more than the compute (a 64x64 diffusion step: 16.0 s against 4.7 s).
     ``M_MMAP_MAX=0`` puts every block on the heap and a huge ``M_TRIM_THRESHOLD`` keeps the
     heap's free top, so the process holds its peak memory and reuses it, as PyTorch's CUDA
-    allocator does. Applied once per process by the training engine and the command line;
-    ``VIDGEN_MALLOC=system`` leaves glibc as it is. Returns whether it was applied (False off
+    allocator does. Applied once per process by the training engine and by ``vidgen sample``,
+    ``predict`` and ``eval``, which allocate the same batches again and again (not by the
+    streaming commands, ``upscale`` and ``post``, whose memory must stay bounded over any length
+    of video); ``VIDGEN_MALLOC=system`` leaves glibc as it is. Returns whether it was applied (False off
     glibc, e.g. on macOS or Windows, which need nothing).
     """
     if os.environ.get("VIDGEN_MALLOC", "").lower() == "system" or platform.system() != "Linux":
