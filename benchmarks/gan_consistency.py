@@ -29,6 +29,7 @@ import torch
 
 import vidgen
 from vidgen.metrics.runs import build_test_set
+from vidgen.utils.hw import keep_freed_memory
 
 
 def clip_stats(video: torch.Tensor, threshold: float) -> dict[str, float]:
@@ -67,6 +68,7 @@ def main() -> None:
     p.add_argument("--num", type=int, default=256, help="clips per run (default 256)")
     p.add_argument("--threshold", type=float, default=0.25, help="foreground: brightest channel above this")
     args = p.parse_args()
+    keep_freed_memory()  # sampling batch after batch, as vidgen sample does
     rows, real_done = [], False
     for run in args.runs:
         gen = vidgen.load(run)

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from vidgen.errors import ConfigError
 from vidgen.models.gan.dcgan3d import plan_stages
 from vidgen.models.vae.losses import RECON_KINDS, gaussian_kl, reconstruction_loss, reparameterize
+from vidgen.nn.norm import GroupNorm
 from vidgen.registry import MODELS
 
 
@@ -66,7 +67,7 @@ def _channels(cfg: VAE3DConfig, level: int) -> int:
 
 def _group_norm(kind: str, channels: int) -> nn.Module:
     # up to 32 groups, as many as divide the width (one group for odd widths)
-    return nn.GroupNorm(math.gcd(channels, 32), channels) if kind == "group" else nn.Identity()
+    return GroupNorm(math.gcd(channels, 32), channels) if kind == "group" else nn.Identity()
 
 
 def _plan(frames: int, resolution: int) -> tuple[int, int]:
