@@ -16,7 +16,7 @@ import time
 import torch
 
 import vidgen
-from vidgen.utils.hw import cpu_has_fast_bf16, cpu_name
+from vidgen.utils.hw import cpu_has_fast_bf16, cpu_name, keep_freed_memory
 
 
 def main() -> None:
@@ -28,6 +28,7 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
+    keep_freed_memory()  # as vidgen sample does
     model = vidgen.load(args.run, device=args.device)
     where = (torch.cuda.get_device_name() if args.device.startswith("cuda") else
              f"{cpu_name()}, {torch.get_num_threads()} threads, {'avx512_bf16' if cpu_has_fast_bf16() else 'no fast bf16'}")
