@@ -239,13 +239,12 @@ class Trainer:
         if self.tc.ema_rampup is not None:
             ema_nimg = min(ema_nimg, nimg * self.tc.ema_rampup)
         beta = 0.5 ** (self.global_batch / ema_nimg) if ema_nimg > 0 else 0.0
-        if self.fsdp:
-            for shards in self._ema_shards.values():
-                shards.lerp(1.0 - beta)
-            return
         for name, ema in self.ema.items():
             live = self.nets[name]
-            torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in live.parameters()], 1.0 - beta)
+            if self.fsdp:  # averaged on the shards, gathered into `ema` at ticks
+                self._ema_shards[name].lerp(1.0 - beta)
+            else:
+                torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in live.parameters()], 1.0 - beta)
             for b_ema, b in zip(ema.buffers(), live.buffers()):
                 b_ema.copy_(b)
 

@@ -7,8 +7,8 @@ model whose weights and optimizer state outgrow one device still trains. The los
 same as DDP's (gradients are averaged over the processes the same way), at the cost of one
 more all-gather of the weights per step.
 
-Units: each block a model lists in ``shard_units()`` (a U-Net's levels), else every element
-of its top-level ``ModuleList`` s, plus the whole model for what is left.
+Units: every element of the model's top-level ``ModuleList`` s (a U-Net's levels and
+resampling layers), plus the whole model for what is left.
 
 What stays whole on every process: buffers, and one copy of the EMA network, which sampling,
 metrics and exports use. The EMA is *averaged* on the shards (no communication per step) and
@@ -38,8 +38,6 @@ _FULL = StateDictOptions(full_state_dict=True)
 
 def units(net: nn.Module) -> list[nn.Module]:
     """The blocks sharded (gathered and freed) one at a time."""
-    if hasattr(net, "shard_units"):
-        return list(net.shard_units())
     return [block for child in net.children() if isinstance(child, nn.ModuleList) for block in child]
 
 
@@ -55,11 +53,6 @@ def shard(net: nn.Module, info: DistInfo) -> nn.Module:
 def local(t: torch.Tensor) -> torch.Tensor:
     """This process's shard of a sharded tensor (the tensor itself otherwise)."""
     return t.to_local() if isinstance(t, DTensor) else t
-
-
-def full(t: torch.Tensor) -> torch.Tensor:
-    """The whole of a sharded tensor (a collective: every process must call it)."""
-    return t.full_tensor() if isinstance(t, DTensor) else t
 
 
 def model_state(net: nn.Module) -> dict[str, torch.Tensor]:
@@ -107,9 +100,8 @@ class ShardedEma:
 
     @torch.no_grad()
     def lerp(self, weight: float) -> None:
+        """Move the averaged shards towards the live ones (buffers are whole: the engine copies them)."""
         torch._foreach_lerp_(self.shards, [local(p).detach() for p in self.live.parameters()], weight)
-        for b_ema, b in zip(self.whole.buffers(), self.live.buffers()):
-            b_ema.copy_(b)
 
     @torch.no_grad()
     def gather(self) -> None:
