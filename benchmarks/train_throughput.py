@@ -89,6 +89,7 @@ def bench_model(name: str, overrides: list[str], recipe: str | None, steps: int,
             "family": family,
             "params_m": sum(p.numel() for p in trainer.model.parameters()) / 1e6,
             "shape": f"{cfg.data.frames}x{trainer.dataset.channels}x{cfg.data.resolution}x{cfg.data.resolution}",
+            "works_on": "x".join(map(str, getattr(trainer.family, "shape", ()))),  # diffusion: pixels or latents
             "batch": trainer.global_batch,
             "dtype": str(trainer.dtype).replace("torch.", ""),
             "ms_step": step_s * 1000,

@@ -123,10 +123,10 @@ def other_runs(tmp_path_factory, repo_root):
 
 
 @pytest.mark.parametrize("argv, kind, fragment", [
-    (["reconstruct", "--input", "CLIP"], "gan", "holds a gan model (dcgan3d), not a clip VAE"),
+    (["reconstruct", "--input", "CLIP"], "gan", "holds a gan model (dcgan3d), not an autoencoder"),
     (["interpolate", "--from", "0", "--to", "1"], "gan", "vidgen interpolate needs a vae3d run"),
-    (["reconstruct", "--input", "CLIP"], "predictor", "holds a predictor model (convlstm), not a clip VAE"),
-    (["interpolate", "--from", "CLIP", "--to", "1"], "predictor", "not a clip VAE"),
+    (["reconstruct", "--input", "CLIP"], "predictor", "holds a predictor model (convlstm), not an autoencoder"),
+    (["interpolate", "--from", "CLIP", "--to", "1"], "predictor", "not an autoencoder"),
     (["sample", "--num", "2"], "predictor", "next-frame predictor (convlstm)"),
     (["reconstruct", "--input", "SHORT"], "vae", "has 2 frame(s), the model encodes clips of 8"),
     (["interpolate", "--from", "0", "--to", "1", "--label", "1"], "vae", "unconditional: leave --label out"),

@@ -22,7 +22,8 @@ def test_every_metric_is_registered_with_what_it_needs_and_a_summary():
     for entry in METRICS:
         needs = entry.meta["needs"]
         assert needs and set(needs) <= set(NEEDS), entry.form
-        assert {"generate", "predict", "upscale", "clips", "video"} & set(needs), f"{entry.form} scores nothing"
+        assert {"generate", "predict", "upscale", "reconstruct", "clips", "video"} & set(needs), \
+            f"{entry.form} scores nothing"
         assert entry.meta["summary"] and entry.obj.__doc__, entry.form
 
 

@@ -105,7 +105,7 @@ def _check_context(args: argparse.Namespace, metric: Entry) -> None:
     if "predict" in needs:
         return
     scored = ", ".join(e.form for e in METRICS if "predict" in e.meta.get("needs", ()))
-    for name in (("context", "future") if "upscale" in needs else ("num", "context", "future")):
+    for name in (("context", "future") if {"upscale", "reconstruct"} & set(needs) else ("num", "context", "future")):
         used = given(args, name) if name == "num" else getattr(args, name) is not None  # --num has a default
         if used:
             why = f"{metric.name} does not score a predictor"
@@ -135,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         return run_generative(args, metric)
     if "upscale" in needs:
         return run_upscaler_metric(args, metric)
+    if "reconstruct" in needs:
+        return run_autoencoder_metric(args, metric)
     raise VidgenError(f"{metric.name} scores {describe_needs(needs)}, not a run",
                       hint=f"vidgen eval --real A --fake B --metric {metric.name}")
 
@@ -161,24 +163,40 @@ def run_predictor_metric(args: argparse.Namespace, metric: Entry) -> int:
 
 def run_upscaler_metric(args: argparse.Namespace, metric: Entry) -> int:
     """A super-resolution metric (``vsr_psnr_y``, ...) of an upscaler on the run's own (or overridden) test set."""
-    from vidgen.cli.loading import load_for
-    from vidgen.metrics.records import append_record
-    from vidgen.metrics.runs import score_model
-
-    model = load_for(args.checkpoint, "upscale", device=args.device, command=f"--metric {metric.name}",
-                     needs="an upscaler")
-    record = score_model(model, metric.name, checkpoint=args.checkpoint, overrides=list(args.overrides),
-                         num=args.num, seed=args.seed)
+    record, out = _score_on_test_set(args, metric, "upscale", "an upscaler")
     results, data = record["results"], record["data"]
-    out = Path(args.out) if args.out else record_path(args.checkpoint, metric.name)
     print(f"{metric.name}: {record['model']} x{results['scale']} {results['degradation']} (step {record['step']}) "
           f"on {results['clips']} clips of {data['name']}, border crop {results['crop']}")
     print(f"  {'':<10} {'PSNR-Y':>8} {'SSIM-Y':>8} {'PSNR-RGB':>9} {'SSIM-RGB':>9} {'tOF':>7}")
     for label, row in (("bicubic", results["bicubic"]), (record["model"], results)):
         print(f"  {label:<10} {row['psnr_y']:8.2f} {row['ssim_y']:8.4f} {row['psnr_rgb']:9.2f} {row['ssim_rgb']:9.4f} "
               f"{row.get('tof', float('nan')):7.3f}")
-    print(f"record appended to {append_record(out, record)}")
+    print(f"record appended to {out}")
     return 0
+
+
+def run_autoencoder_metric(args: argparse.Namespace, metric: Entry) -> int:
+    """``recon``: how well an autoencoder gives back the run's own (or overridden) test clips."""
+    record, out = _score_on_test_set(args, metric, "reconstruct", "an autoencoder")
+    results, data = record["results"], record["data"]
+    print(f"{metric.name}: {record['model']} (step {record['step']}) on {results['clips']} clips of {data['name']}")
+    print(f"  PSNR-RGB {results['psnr_rgb']:.2f}  SSIM-RGB {results['ssim_rgb']:.4f}  PSNR-Y {results['psnr_y']:.2f}  "
+          f"tOF {results.get('tof', float('nan')):.3f}")
+    print(f"record appended to {out}")
+    return 0
+
+
+def _score_on_test_set(args: argparse.Namespace, metric: Entry, capability: str, needs: str) -> tuple[dict, Path]:
+    """Load the run as a model that can ``capability``, score ``metric`` on its test set, append the record."""
+    from vidgen.cli.loading import load_for
+    from vidgen.metrics.records import append_record
+    from vidgen.metrics.runs import score_model
+
+    model = load_for(args.checkpoint, capability, device=args.device, command=f"--metric {metric.name}", needs=needs)
+    record = score_model(model, metric.name, checkpoint=args.checkpoint, overrides=list(args.overrides),
+                         num=args.num, seed=args.seed)
+    out = append_record(Path(args.out) if args.out else record_path(args.checkpoint, metric.name), record)
+    return record, out
 
 
 def _print_results(results: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from vidgen.errors import VidgenError
 _WHAT = {
     "generate": "a model that makes clips from noise",
     "predict": "a frame predictor",
-    "reconstruct": "a clip VAE",
+    "reconstruct": "an autoencoder (a clip VAE, frame_vae)",
     "interpolate": "a clip VAE",
 }
 

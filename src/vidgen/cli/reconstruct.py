@@ -48,11 +48,11 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
 
 
-def load_clip_vae(checkpoint: str, *, device: str, command: str) -> Any:
-    """``vidgen.load(checkpoint)``, refusing anything but a clip VAE (``vae3d``) with a clear error."""
+def load_clip_vae(checkpoint: str, *, device: str, command: str, needs: str = "a vae3d run") -> Any:
+    """``vidgen.load(checkpoint)``, refusing anything but an autoencoder (``vae3d``, ``frame_vae``) with a clear error."""
     from vidgen.cli.loading import load_for
 
-    return load_for(checkpoint, "reconstruct", device=device, command=command, needs="a vae3d run")
+    return load_for(checkpoint, "reconstruct", device=device, command=command, needs=needs)
 
 
 def check_label(vae: Any, label: int | None) -> int | None:
@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     check_flags(args, ("fps",))
     out = check_out(args.out)
     check_video_only(args, out, ("fps",))
-    vae = load_clip_vae(args.checkpoint, device=args.device, command="vidgen reconstruct")
+    vae = load_clip_vae(args.checkpoint, device=args.device, command="vidgen reconstruct",
+                        needs="a vae3d or frame_vae run")
     label = check_label(vae, args.label)
     clip = read_model_clip(args.input, vae)  # [1, T, C, H, W]
     recon = vae.reconstruct(clip, label=label)  # [1, T, C, H, W]

@@ -68,6 +68,7 @@ NEEDS = {
     "generate": "a model that generates clips (GAN, clip VAE)",
     "predict": "a frame predictor",
     "upscale": "a super-resolution model (an upscaler)",
+    "reconstruct": "an autoencoder (vae3d, frame_vae)",
     "clips": "two sets of clips in files (--real, --fake)",
     "class": "a class-conditional model",
     "detector": "a feature detector (--detector: I3D file, evaluator)",
@@ -76,14 +77,15 @@ NEEDS = {
     "video": "one video (--fake; its reference, where it takes one, --real)",
     "reference": "the reference video (--real)",
 }
-_SOURCES = ("generate", "predict", "clips", "video", "upscale")
+_SOURCES = ("generate", "predict", "clips", "video", "upscale", "reconstruct")
 
 
 def describe_needs(needs: Any) -> str:
     """``("generate", "clips", "detector")`` -> ``"a generator or two sets of clips; a detector"`` (for help)."""
     short = {"generate": "a generator", "predict": "a predictor", "clips": "two sets of clips",
              "detector": "a detector", "evaluator": "an evaluator", "test set": "a test set",
-             "video": "a video", "reference": "its reference video", "upscale": "an upscaler"}
+             "video": "a video", "reference": "its reference video", "upscale": "an upscaler",
+             "reconstruct": "an autoencoder"}
     sources = [short.get(n, n) for n in needs if n in _SOURCES]
     if "class" in needs:  # classes asked for: of the model that generates
         sources = ["a class-conditional generator" if n == "a generator" else n for n in sources]

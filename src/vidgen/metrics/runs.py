@@ -77,9 +77,11 @@ def score_model(model: Any, metric: str, *, checkpoint: str, overrides: list[str
         if results["clips"] < num:
             note(f"note: the test set holds {results['clips']} clips, fewer than --num {num}")
         record.update(data=data, num=num, batch_size=batch_size, context=context, future=future)
-    elif "upscale" in needs:
-        if "upscale" not in model.capabilities:
-            raise VidgenError(f"{entry.name} scores an upscaler; {model.name} does not upscale")
+    elif "upscale" in needs or "reconstruct" in needs:
+        cap = "upscale" if "upscale" in needs else "reconstruct"
+        if cap not in model.capabilities:
+            raise VidgenError(f"{entry.name} scores {'an upscaler' if cap == 'upscale' else 'an autoencoder'}; "
+                              f"{model.name} does not {cap}")
         dataset, data = build_test_set(meta, list(overrides), frames=int(model.frames), where=checkpoint, note=note)
         results = entry.obj(model, dataset, num=num, crop=entry.params.get("crop") or 0)
         if results["clips"] < num:

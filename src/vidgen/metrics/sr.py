@@ -131,3 +131,22 @@ def evaluate_upscaler(model: Any, dataset: Any, *, num: int = 100, crop: int = 0
         bicubic.append(clip_scores(base, hr, crop=crop, with_tof=with_tof))
     return {"clips": count, "crop": crop, "scale": model.scale, "degradation": model.degradation,
             **average(ours), "bicubic": average(bicubic)}
+
+
+@METRICS.register("recon", needs=("reconstruct", "test set"), example="recon",
+                  summary="autoencoder reconstruction: PSNR/SSIM on RGB and Y of each clip decoded from its "
+                          "encoding, per clip then over clips, and tOF")
+def evaluate_autoencoder(model: Any, dataset: Any, *, num: int = 100, crop: int = 0, with_tof: bool = True,
+                         **_: Any) -> dict[str, Any]:
+    """Score an autoencoder (``reconstruct``: ``vae3d``, ``frame_vae``) on the first ``num`` clips of
+    ``dataset``: each clip is encoded, decoded from its posterior mean and compared with itself."""
+    from vidgen.convert import to_uint8
+
+    count = min(num, len(dataset))
+    scores = []
+    for i in range(count):
+        item = dataset[i]
+        label = item["label"] if getattr(model, "num_classes", 0) else None
+        recon = model.reconstruct(item["video"][None], label=label)[0]
+        scores.append(clip_scores(to_uint8(recon), to_uint8(item["video"]), crop=crop, with_tof=with_tof))
+    return {"clips": count, "crop": crop, **average(scores)}

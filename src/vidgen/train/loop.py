@@ -146,6 +146,9 @@ class Trainer:
             raise ConfigError(f"train.parallel=fsdp shards a model that trains one network through its forward "
                               f"(diffusion, predictors, restorers, upscalers); {why}",
                               hint="use train.parallel=ddp for this model")
+        if hasattr(self.model, "autoencoder"):
+            raise ConfigError(f"train.parallel=fsdp shards a model's forward; {family} also encodes each batch with "
+                              "its frozen autoencoder outside it", hint="use train.parallel=ddp for this model")
         if self.dtype == torch.float16:
             raise ConfigError("train.parallel=fsdp does not support fp16 loss scaling",
                               hint="use train.precision=bf16 (or fp32)")

@@ -7,7 +7,7 @@ them in 10 to 50 steps. ``training`` holds the loss, ``sampling`` the samplers, 
 the wrapper ``vidgen.load`` returns.
 """
 
-from vidgen.models.diffusion import unet  # noqa: F401
+from vidgen.models.diffusion import latent, unet  # noqa: F401
 
 from vidgen.family import FamilySpec  # noqa: E402
 from vidgen.models.diffusion.training import DiffusionObjective  # noqa: E402

@@ -38,12 +38,14 @@ class VideoDiffusion(LoadedModel):
 
     def _solve(self, seeds: list[int], cond: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor | None, *,
                steps: int, sampler: str, guidance: float) -> torch.Tensor:
-        shape = (self.frames, self.channels, *cond.shape[-2:])
+        shape = self.model.latent_shape(*cond.shape[-2:])  # pixels, or a latent model's latents
         x = initial_noise(seeds, shape).to(self.device)
         lab = labels.to(self.device) if labels is not None else None
         with torch.inference_mode():
-            out = solve(guided(self.model, cond.to(self.device), mask.to(self.device), lab, guidance), x,
-                        steps=steps, sampler=sampler).clamp(-1, 1).float().cpu()
+            given = self.model.to_latent(cond.to(self.device)) if bool(mask.any()) else torch.zeros_like(x)
+            out = solve(guided(self.model, given, mask.to(self.device), lab, guidance), x, steps=steps,
+                        sampler=sampler)
+            out = self.model.from_latent(out).clamp(-1, 1).float().cpu()
         m = mask[:, :, None, None, None].cpu()
         return m * cond.float().cpu() + (1 - m) * out  # the given frames exactly, not to the last bit of the ODE
 

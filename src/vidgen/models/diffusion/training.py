@@ -22,6 +22,7 @@ from torch import nn
 from vidgen.convert import seed_labels
 from vidgen.errors import ConfigError
 from vidgen.family import Phase, StepContext
+from vidgen.models.diffusion.latent import SCALE_CLIPS
 from vidgen.models.diffusion.sampling import guided, initial_noise, solve
 
 
@@ -76,7 +77,11 @@ class DiffusionFamily:
         self.objective = objective if objective is not None else DiffusionObjective()
         self.num_classes = int(getattr(model, "num_classes", 0))
         self.num_samples = num_samples
-        self.shape = (model.frames, model.channels, *dataset[0]["video"].shape[-2:])
+        self.shape = model.latent_shape(*dataset[0]["video"].shape[-2:])  # what the denoiser works on
+        if hasattr(model, "load_autoencoder"):  # latent diffusion: the frozen autoencoder's weights, the scale
+            model.load_autoencoder()
+            count = min(len(dataset), SCALE_CLIPS)
+            model.set_scale(torch.stack([dataset[i]["video"] for i in range(count)]))
 
     def optimizers(self, cfg: Any) -> dict[str, torch.optim.Optimizer]:
         return {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=cfg.betas,
@@ -86,7 +91,7 @@ class DiffusionFamily:
         return [Phase("main", "model", self.main)]
 
     def main(self, ctx: StepContext) -> dict[str, torch.Tensor]:
-        x0 = ctx.batch["video"].float()  # [B, T, C, H, W]
+        x0 = self.model.to_latent(ctx.batch["video"]).float()  # [B, T, C, H, W] (latents: [B, T, c, h, w])
         b, t = x0.shape[:2]
         o = self.objective
         sigma = torch.exp(o.p_mean + o.p_std * ctx.randn(1).view(-1)).to(x0.device)  # [B]
@@ -120,7 +125,8 @@ class DiffusionFamily:
             cond = torch.zeros_like(x)
             mask = torch.zeros(x.shape[:2], device=device)
             labels = labels.to(device) if labels is not None else None
-            out = solve(guided(model, cond, mask, labels, guidance), x, steps=steps, sampler=sampler)
+            out = model.from_latent(solve(guided(model, cond, mask, labels, guidance), x, steps=steps,
+                                          sampler=sampler))
         finally:
             model.train(was_training)
         return out.clamp(-1, 1).float().cpu()

@@ -245,6 +245,17 @@ class VideoUNet(nn.Module):
                 y = self.upsample[j](F.interpolate(y, scale_factor=2.0, mode="nearest"))
         return self.head(y).view(b, t, c, h, w)
 
+    def to_latent(self, video: Tensor) -> Tensor:
+        """The clips the denoiser works on: pixels themselves here (``latent_video_unet`` encodes them)."""
+        return video
+
+    def from_latent(self, z: Tensor) -> Tensor:
+        return z
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """``(T, C, H, W)`` of the clips the denoiser works on for ``height x width`` frames."""
+        return self.frames, self.channels, height, width
+
     def forward(self, x: Tensor, sigma: Tensor, cond: Tensor, mask: Tensor, labels: Tensor | None = None) -> Tensor:
         sd = self.sigma_data
         s = sigma.float().view(-1, 1, 1, 1, 1)

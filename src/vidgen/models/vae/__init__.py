@@ -11,7 +11,7 @@ after a linear warm-up over ``objective.kl_warmup_kimg``). ``losses`` holds the 
 they share; it registers nothing.
 """
 
-from vidgen.models.vae import svg, vae3d  # noqa: F401
+from vidgen.models.vae import frame_vae, svg, vae3d  # noqa: F401
 
 from vidgen.family import FamilySpec  # noqa: E402
 from vidgen.models.vae.training import MIGRATED, VAEObjective  # noqa: E402

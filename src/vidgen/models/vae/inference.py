@@ -33,6 +33,8 @@ class VideoVAE(LoadedModel):
         self.num_classes: int = int(getattr(model, "num_classes", 0))
         self.any_length = False
         can = {"predict"} if self.predicts else {"generate", "reconstruct", "interpolate"}
+        if not self.predicts and not getattr(model, "generates", True):
+            can = {"reconstruct"}  # an autoencoder without a prior (frame_vae)
         self.capabilities = frozenset(can | ({"class"} if self.num_classes and not self.predicts else set()))
 
     def sample(self, n: int, *, seed: int = 0, label: Any = None, batch_size: int = 32,
@@ -88,6 +90,9 @@ class VideoVAE(LoadedModel):
         if self.predicts:
             raise VidgenError(f"{self.meta['model']['name']} is a stochastic predictor: it has no {what}",
                               hint="continue a clip with .predict(context, frames=N, seed=S)")
+        if {"sample": "generate"}.get(what, what) not in self.capabilities:
+            raise VidgenError(f"{self.meta['model']['name']} is an autoencoder without a prior: it has no {what}",
+                              hint="reconstruct clips with it, or train a latent_video_unet on its latents")
 
     def _clips(self, video: Any) -> torch.Tensor:
         x = check_input(as_video_batch(video), resolution=self.resolution, channels=self.channels,

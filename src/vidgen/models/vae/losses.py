@@ -96,3 +96,17 @@ def frame_mse(pred: Tensor, target: Tensor) -> Tensor:
     sum over ``t`` of ``MSELoss()(pred[:, t], target[:, t])`` as in Denton & Fergus's code.
     """
     return (pred.float() - target.float()).square().mean(dim=(2, 3, 4)).sum(1).mean()
+
+
+def elbo_terms(kind: str, video: Tensor, logits: Tensor, mu: Tensor, logvar: Tensor) -> dict[str, Tensor]:
+    """A Gaussian-latent VAE's loss terms from its decoder's ``logits`` of ``video`` and its posterior:
+    ``recon`` (:func:`reconstruction_loss` of ``kind``), ``kl`` (:func:`gaussian_kl`), and detached
+    statistics ``mse`` (per pixel, of ``tanh(logits)``) and ``logvar`` (the mean posterior log-variance)."""
+    with torch.no_grad():
+        mse = (torch.tanh(logits.float()) - video.float()).square().mean()
+    return {
+        "recon": reconstruction_loss(kind, logits, video),
+        "kl": gaussian_kl(mu, logvar),
+        "mse": mse,
+        "logvar": logvar.detach().float().mean(),
+    }

@@ -68,13 +68,14 @@ class VAEFamily:
         self.warmup_nimg = 1000.0 * objective.kl_warmup_kimg
         self.num_classes = int(getattr(model, "num_classes", 0))
         self.predicts = hasattr(model, "future")
+        self.reconstructs = not self.predicts and not getattr(model, "generates", True)  # frame_vae
         count = min(max(num_samples, STAT_CLIPS), len(dataset))
         items = [dataset[i] for i in range(count)]
         self.clips = torch.stack([item["video"] for item in items])  # [N, T, C, H, W]
         self.labels = torch.tensor([item["label"] for item in items], dtype=torch.long)  # [N]
         if self.predicts:
             self.context, self.future = model.context, model.future
-        else:
+        elif not self.reconstructs:
             self.preview_latents = model.latents(list(range(num_samples)))  # [num_samples, z_dim]
             self.preview_labels = seed_labels(range(num_samples), max(self.num_classes, 1))
 
@@ -115,6 +116,8 @@ class VAEFamily:
                 generator = torch.Generator().manual_seed(PREVIEW_SEED)
                 pred = model(context, future=self.future, generator=generator)
                 return torch.cat([context, pred], dim=1).float().cpu()
+            if self.reconstructs:  # an autoencoder without a prior: its reconstructions of the first clips
+                return torch.cat([model.reconstruct(x.to(device)).float().cpu() for x in self.clips[:count].split(8)])
             out = []
             for z, y in zip(self.preview_latents[:count].split(32), self.preview_labels[:count].split(32)):
                 label = y.to(device) if self.num_classes else None
@@ -125,8 +128,8 @@ class VAEFamily:
 
     @property
     def generates(self) -> bool:
-        """Whether it makes clips from noise (clip VAEs; not the predicting svg): see :meth:`sampler`."""
-        return not self.predicts
+        """Whether it makes clips from noise (clip VAEs; not the predicting svg, not frame_vae): see :meth:`sampler`."""
+        return not self.predicts and not self.reconstructs
 
     def sampler(self, nets: dict[str, nn.Module]) -> Any:
         """``sample(seed, n, frames)``: clips of seeds ``seed .. seed + n - 1`` from the prior, as

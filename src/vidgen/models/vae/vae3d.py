@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from vidgen.errors import ConfigError
 from vidgen.models.gan.dcgan3d import plan_stages
-from vidgen.models.vae.losses import RECON_KINDS, gaussian_kl, reconstruction_loss, reparameterize
+from vidgen.models.vae.losses import RECON_KINDS, elbo_terms, reparameterize
 from vidgen.nn.norm import GroupNorm
 from vidgen.registry import MODELS
 
@@ -220,11 +220,4 @@ class VAE3D(nn.Module):
         mu, logvar = self.encode(video, label)
         z = reparameterize(mu, logvar, generator)
         logits = self.decode_logits(z, label)
-        with torch.no_grad():
-            mse = (torch.tanh(logits.float()) - video.float()).square().mean()
-        return {
-            "recon": reconstruction_loss(self.config.recon, logits, video),
-            "kl": gaussian_kl(mu, logvar),
-            "mse": mse,
-            "logvar": logvar.detach().float().mean(),
-        }
+        return elbo_terms(self.config.recon, video, logits, mu, logvar)
