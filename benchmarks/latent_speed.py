@@ -66,16 +66,15 @@ def main() -> None:
             r = bench_model(name, overrides, str(recipe), args.steps, args.warmup)
             s = sampling_s_per_clip(recipe, overrides, args.sample_clips, args.sampling_steps)
             rows.append((res, kind, r["works_on"], r["batch"], r["dtype"], r["ms_step"] / r["batch"], r["gflop_step"] /
-                         r["batch"], r["mem_mib"], s))
+                         r["batch"], s))
             print(f"measured {kind} at {res}", file=sys.stderr, flush=True)
     print(f"Machine: {cpu_name()}, {os.cpu_count()} logical cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; sampling: {args.sampling_steps} Heun steps")
     print()
-    print("| resolution | model | denoiser works on | batch | dtype | train ms/clip | GFLOP/clip | peak mem (MiB) "
-          "| sampling s/clip |")
-    print("|---:|---|---|---:|---|---:|---:|---:|---:|")
-    for res, kind, shape, batch, dtype, ms, gf, mem, s in rows:
-        print(f"| {res} | {kind} | {shape} | {batch} | {dtype} | {ms:.0f} | {gf:.1f} | {mem:.0f} | {s:.2f} |")
+    print("| resolution | model | denoiser works on | batch | dtype | train ms/clip | GFLOP/clip | sampling s/clip |")
+    print("|---:|---|---|---:|---|---:|---:|---:|")
+    for res, kind, shape, batch, dtype, ms, gf, s in rows:
+        print(f"| {res} | {kind} | {shape} | {batch} | {dtype} | {ms:.0f} | {gf:.1f} | {s:.2f} |")
 
 
 if __name__ == "__main__":
