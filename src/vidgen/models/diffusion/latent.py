@@ -51,13 +51,14 @@ class LatentVideoUNetConfig(VideoUNetConfig):
                               "with vidgen train configs/frame_vae_shapes.yaml")
 
 
-def _autoencoder_meta(path: str) -> tuple[dict[str, Tensor], dict[str, Any]]:
+def _autoencoder(path: str) -> tuple[dict[str, Tensor], dict[str, Any], int]:
+    """The export of the frame_vae at ``path``: its tensors, its model config (without the name), its channels."""
     state, meta = load_export(path)
     name = meta.get("model", {}).get("name")
     if name != "frame_vae":
         raise ConfigError(f"model.autoencoder {path!r} is a {name} model, not a frame_vae",
                           hint="train one with vidgen train configs/frame_vae_shapes.yaml")
-    return state, meta
+    return state, {k: v for k, v in meta["model"].items() if k != "name"}, meta["video"]["channels"]
 
 
 @MODELS.register("latent_video_unet", config=LatentVideoUNetConfig, family="diffusion")
@@ -69,15 +70,15 @@ class LatentVideoUNet(nn.Module):
                  num_classes: int = 0):
         super().__init__()
         if config.autoencoder_model is None:  # a new run: read the autoencoder's architecture
-            _, meta = _autoencoder_meta(config.autoencoder)
-            if meta["video"]["channels"] != channels:
-                raise ConfigError(f"model.autoencoder {config.autoencoder!r} encodes {meta['video']['channels']}-"
-                                  f"channel frames, the data has {channels}")
-            config.autoencoder_model = {k: v for k, v in meta["model"].items() if k != "name"}
+            _, arch, ae_channels = _autoencoder(config.autoencoder)
+            if ae_channels != channels:
+                raise ConfigError(f"model.autoencoder {config.autoencoder!r} encodes {ae_channels}-channel frames, "
+                                  f"the data has {channels}")
+            config.autoencoder_model = arch
         ae_cfg = from_dict(FrameVAEConfig, config.autoencoder_model, "model.autoencoder_model")
         self.config = config
         self.autoencoder = FrameVAE(config=ae_cfg, frames=frames, resolution=resolution, channels=channels)
-        self.autoencoder.requires_grad_(False).eval()
+        self.autoencoder.requires_grad_(False)  # frozen (it has no layer that acts differently in training)
         self.factor = self.autoencoder.factor
         self.latent_channels = ae_cfg.latent_channels
         self.denoiser = VideoUNet(config=config, frames=frames, resolution=resolution // self.factor,
@@ -87,16 +88,10 @@ class LatentVideoUNet(nn.Module):
         self.sigma_data = self.denoiser.sigma_data
         self.register_buffer("latent_scale", torch.zeros(()))  # 0 until set from the data
 
-    def train(self, mode: bool = True) -> "LatentVideoUNet":
-        super().train(mode)
-        self.autoencoder.eval()  # frozen
-        return self
-
     def load_autoencoder(self) -> None:
         """Copy the weights of ``config.autoencoder`` in (the start of training); it must be the
         autoencoder whose architecture this model was built with."""
-        state, meta = _autoencoder_meta(self.config.autoencoder)
-        recorded = {k: v for k, v in meta["model"].items() if k != "name"}
+        state, recorded, _ = _autoencoder(self.config.autoencoder)
         if from_dict(FrameVAEConfig, recorded) != from_dict(FrameVAEConfig, self.config.autoencoder_model):
             raise ConfigError(f"model.autoencoder {self.config.autoencoder!r} is not the autoencoder recorded in "
                               "model.autoencoder_model", hint="leave model.autoencoder_model out of a new recipe")
