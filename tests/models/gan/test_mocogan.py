@@ -374,6 +374,27 @@ def test_annealed_discriminator_noise_falls_to_zero():
     assert model.state_dict().keys() == tiny(frames=4).state_dict().keys()  # nothing new in checkpoints
 
 
+@pytest.mark.parametrize("upsample", ["transposed", "nearest"])
+def test_upsampling_path_and_the_checkerboard_of_transposed_convolutions(upsample):
+    """A flat feature map stays flat through the resize convolution; the transposed one paints a
+    2x2 checkerboard on it (uneven kernel overlap), the speckle and fringes of its RGB layer."""
+    torch.manual_seed(0)
+    model = tiny(resolution=16, g_upsample=upsample)
+    layers = list(model.generator.image.modules())
+    assert any(isinstance(m, nn.ConvTranspose2d) for m in layers) == (upsample == "transposed")
+    assert any(isinstance(m, nn.Upsample) for m in layers) == (upsample == "nearest")
+    assert model.generator(model.latents([0, 1])).shape == (2, 8, 3, 16, 16)
+    last = model.generator.image.blocks[-1]
+    with torch.no_grad():
+        c_in = 2 * TINY["g_channels"]  # the last stage reads twice the finest width
+        out = last(torch.ones(1, c_in, 8, 8) * torch.randn(1, c_in, 1, 1))[0, :, 1:-1, 1:-1]  # off the borders
+    spread = (out - out.mean(dim=(1, 2), keepdim=True)).abs().max().item()
+    if upsample == "nearest":
+        assert spread < 1e-6
+    else:
+        assert spread > 1e-3 and torch.allclose(out[:, 0::2, 0::2], out[:, 0, 0, None, None])  # periodic with 2
+
+
 def test_config_errors():
     for bad in (dict(content_dim=0), dict(noise_dim=0), dict(image_batch=0), dict(g_channels=0),
                 dict(max_frames=-1), dict(motion_burnin=-1), dict(d_noise=-0.1), dict(pair_batch=-1), dict(mbstd_group=-1),
@@ -392,9 +413,10 @@ def test_config_errors():
         tiny().generator(torch.randn(2, 5))
 
 
-def test_generator_moves_towards_the_data_through_the_engine(tmp_path, solid_colour_gan):
+@pytest.mark.parametrize("upsample", ["transposed", "nearest"])
+def test_generator_moves_towards_the_data_through_the_engine(tmp_path, solid_colour_gan, upsample):
     """A tiny MoCoGAN trained by the engine (both discriminators, summed losses) on solid-colour clips."""
-    cfg = cfgmod.load(ExperimentConfig, None, [
+    cfg = cfgmod.load(ExperimentConfig, None, [f"model.g_upsample={upsample}",
         f"run_dir={tmp_path}", "model.name=mocogan", "data.resolution=8", "data.frames=4", "data.num_clips=64",
         "model.content_dim=8", "model.motion_dim=4", "model.noise_dim=4", "model.g_channels=8",
         "model.d_channels=8", "model.max_channels=16", "model.image_batch=2", "train.batch_size=16",

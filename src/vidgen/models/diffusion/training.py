@@ -13,6 +13,7 @@ network is also the unconditional one that classifier-free guidance needs.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,10 @@ from torch import nn
 from vidgen.convert import seed_labels
 from vidgen.errors import ConfigError
 from vidgen.family import Phase, StepContext
-from vidgen.models.diffusion.latent import SCALE_CLIPS
+from vidgen.models.diffusion.latent import RECON_WARN_DB, SCALE_CLIPS
 from vidgen.models.diffusion.sampling import guided, initial_noise, solve
+
+log = logging.getLogger("vidgen.train")
 
 
 @dataclass
@@ -82,6 +85,14 @@ class DiffusionFamily:
             model.load_autoencoder()
             count = min(len(dataset), SCALE_CLIPS)
             model.set_scale(torch.stack([dataset[i]["video"] for i in range(count)]))
+            message = (f"the autoencoder {model.config.autoencoder} reconstructs {count} training clips at "
+                       f"{model.recon_psnr:.1f} dB PSNR")
+            if model.recon_psnr < RECON_WARN_DB:
+                log.warning("%s: the samples cannot be sharper than that. Train an autoencoder on these clips "
+                            "first (vidgen train configs/frame_vae_folder.yaml data.path=..., then "
+                            "model.autoencoder=runs/frame_vae_folder)", message)
+            else:
+                log.info(message)
 
     def optimizers(self, cfg: Any) -> dict[str, torch.optim.Optimizer]:
         return {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=cfg.betas,
