@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from vidgen.config import from_dict
 from vidgen.errors import ConfigError
 from vidgen.io.checkpoint import load_export
+from vidgen.metrics.frame import psnr_per_frame
 from vidgen.models.diffusion.unet import VideoUNet, VideoUNetConfig
 from vidgen.models.vae.frame_vae import FrameVAE, FrameVAEConfig
 from vidgen.registry import MODELS
@@ -104,20 +105,20 @@ class LatentVideoUNet(nn.Module):
     @torch.no_grad()
     def set_scale(self, clips: Tensor) -> float:
         """Set ``latent_scale`` so that the latents of ``clips [N, T, C, H, W]`` have standard deviation
-        ``sigma_data``; returns it. Also sets ``recon_psnr``: the autoencoder's reconstruction PSNR (dB,
-        pixels in ``[0, 1]``) on those clips, the bound on how sharp this model's samples can be."""
+        ``sigma_data``; returns it. Also sets ``recon_psnr``: the autoencoder's reconstruction PSNR on
+        those clips (dB, the mean of the frames' PSNRs on the ``[0, 1]`` scale), the bound on how sharp this model's samples can be."""
         device = self.latent_scale.device
-        mus, errors = [], []
+        mus, psnrs = [], []
         for x in clips.split(16):
             x = x.to(device).float()
             mu = self.autoencoder.encode(x)[0].float()
             mus.append(mu)
-            errors.append(((self.autoencoder.decode(mu).float().clamp(-1, 1) - x) / 2).square().flatten(1).mean(1))
+            psnrs.append(psnr_per_frame(self.autoencoder.decode(mu).float(), x, clamp=True).flatten())
         std = float(torch.cat(mus).std())
         if not std > 0:
             raise ConfigError("the autoencoder maps these clips to constant latents: it cannot serve here")
         self.latent_scale.fill_(self.sigma_data / std)
-        self.recon_psnr = float(-10 * torch.log10(torch.cat(errors).clamp_min(1e-10)).mean())
+        self.recon_psnr = float(torch.cat(psnrs).mean())
         return float(self.latent_scale)
 
     def to_latent(self, video: Tensor) -> Tensor:
