@@ -106,7 +106,8 @@ class LatentVideoUNet(nn.Module):
     def set_scale(self, clips: Tensor) -> float:
         """Set ``latent_scale`` so that the latents of ``clips [N, T, C, H, W]`` have standard deviation
         ``sigma_data``; returns it. Also sets ``recon_psnr``: the autoencoder's reconstruction PSNR on
-        those clips (dB, the mean of the frames' PSNRs on the ``[0, 1]`` scale), the bound on how sharp this model's samples can be."""
+        those clips (dB, the mean of the frames' PSNRs on the ``[0, 1]`` scale), the bound on how sharp
+        this model's samples can be."""
         device = self.latent_scale.device
         mus, psnrs = [], []
         for x in clips.split(16):
